@@ -1,0 +1,67 @@
+"""Training: a tiny real model learns, keeps its best checkpoint, and resumes after an interruption."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from livegen.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_tiny_model_learns_and_leaves_a_complete_run_folder(tiny_run):
+    record = json.loads((tiny_run / "training.json").read_text())
+    history = json.loads((tiny_run / "history.json").read_text())
+    assert (tiny_run / "best.keras").is_file() and (tiny_run / "loss.png").stat().st_size > 1000
+    assert [row["epoch"] for row in history] == [1, 2]
+    uniform = math.log2(len(record["vocabulary"]))
+    assert history[-1]["validation_bits_per_char"] < uniform  # better than guessing
+    assert record["validation_bits_per_char"] == min(row["validation_bits_per_char"] for row in history)
+    assert len(record["parity_text"]) == 500
+    assert not (tiny_run / "backup").exists()  # a finished run leaves no resume state
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(nottingham, tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "livegen", "train", "--data", str(nottingham), "--out", str(run),
+               "--embedding", "8", "--units", "16", "--layers", "1", "--batch-size", "8",
+               "--sequence-length", "32", "--max-tunes", "12", "--epochs", "4", "--patience", "9"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    history = run / "history.json"
+    deadline = time.monotonic() + 120
+    while not (history.exists() and len(json.loads(history.read_text() or "[]")) >= 1):
+        assert process.poll() is None, "training ended before it could be interrupted"
+        assert time.monotonic() < deadline, "no epoch finished within two minutes"
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    done = len(json.loads(history.read_text()))
+    assert done < 4 and (run / "backup").exists()
+
+    assert main(["train", "--data", str(nottingham), "--out", str(run), "--resume"] + command[8:]) == 0
+    epochs = [row["epoch"] for row in json.loads(history.read_text())]
+    assert epochs == [1, 2, 3, 4]
+
+
+def test_training_twice_into_one_folder_or_resuming_nothing_is_a_clear_error(tiny_run, tmp_path, capsys):
+    assert main(["train", "--data", str(tiny_run), "--out", str(tiny_run)]) == 2
+    assert "already holds a training run" in capsys.readouterr().err
+    assert main(["train", "--data", str(tiny_run), "--out", str(tmp_path / "empty"), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_without_the_training_extra_train_says_how_to_install_it():
+    blocked = "import sys; sys.modules['tensorflow'] = None; from livegen.cli import main; sys.exit(main(['train']))"
+    result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "pip install" in result.stderr and "[train]" in result.stderr
