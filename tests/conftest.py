@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# JACK server and MIDI reader fixtures live in their own module.
+pytest_plugins = ["jack_harness"]
+
 NOTTINGHAM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nottingham" / "ABC_cleaned"
 NOTTINGHAM_ORIGINAL = NOTTINGHAM.parent / "ABC_original"
 
