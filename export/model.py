@@ -7,11 +7,12 @@ names so export can find the trained weights of each.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
+
+from livegen.scoring import cross_entropy_bits, padded_batch
 
 
 @dataclass(frozen=True)
@@ -58,27 +59,13 @@ def logits_model(trained: keras.Model, config: ModelConfig) -> keras.Model:
 
 
 def bits_per_character(model: keras.Model, tunes: list[np.ndarray], batch_size: int = 16) -> float:
-    """Cross-entropy in bits per character over whole tunes, each read from a zero state.
-
-    This is how the model is used live (state zeroed at every tune start), so
-    it is the one figure every model here is compared by.
-    """
+    """Cross-entropy in bits per character over whole tunes, each read from a zero state (livegen.scoring)."""
     total_bits = 0.0
     total_characters = 0
     order = sorted(range(len(tunes)), key=lambda index: len(tunes[index]))
     for start in range(0, len(order), batch_size):
-        batch = [tunes[index] for index in order[start:start + batch_size]]
-        length = max(len(ids) for ids in batch) - 1
-        inputs = np.zeros((len(batch), length), dtype=np.int32)
-        targets = np.zeros((len(batch), length), dtype=np.int32)
-        mask = np.zeros((len(batch), length), dtype=bool)
-        for row, ids in enumerate(batch):
-            inputs[row, :len(ids) - 1] = ids[:-1]
-            targets[row, :len(ids) - 1] = ids[1:]
-            mask[row, :len(ids) - 1] = True
-        logits = np.asarray(model(inputs, training=False), dtype=np.float64)
-        log_norm = np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1)) + logits.max(-1)
-        chosen = np.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-        total_bits += float(((log_norm - chosen) * mask).sum()) / math.log(2)
+        inputs, targets, mask = padded_batch([tunes[index] for index in order[start:start + batch_size]])
+        logits = model(inputs.astype(np.int32), training=False)
+        total_bits += cross_entropy_bits(logits, targets, mask)
         total_characters += int(mask.sum())
     return total_bits / total_characters

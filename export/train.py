@@ -218,6 +218,7 @@ def _training_record(options: TrainingOptions, corpus: CorpusSplit, config: Mode
         "command": options.command,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "parity_text": parity_text,
+        "validation_texts": [tune.text + "\n" for tune in corpus.validation],
     }
 
 

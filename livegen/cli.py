@@ -89,6 +89,9 @@ def _add_export(verbs) -> None:
     )
     export.add_argument("model", type=Path, help="best.keras from a training run (training.json beside it)")
     export.add_argument("-o", "--output", type=Path, default=Path("model.onnx"), help="ONNX file to write")
+    export.add_argument("--weights", choices=("float32", "int8"), default="float32",
+                        help="int8: dynamically quantised weights, several times faster per step; written only "
+                        "if it scores within 1%% of float32 on the validation tunes")
     export.set_defaults(handler=_run_export)
 
 
@@ -133,7 +136,7 @@ def _run_train(arguments, argv) -> None:
 
 def _run_export(arguments, argv) -> None:
     _, onnx_export = _training_modules()
-    onnx_export.export_model(arguments.model, arguments.output)
+    onnx_export.export_model(arguments.model, arguments.output, arguments.weights)
 
 
 def _run_info(arguments, argv) -> None:

@@ -20,6 +20,19 @@ def test_export_matches_keras_within_1e_4_over_500_held_out_characters(tiny_run,
     report = export_model(tiny_run / "best.keras", tmp_path / "model.onnx")
     assert report.parity_characters == 500
     assert report.parity_max_abs_diff <= 1e-4
+    assert report.bits_per_char == report.float32_bits_per_char
+
+
+def test_int8_export_is_written_only_within_one_percent_of_float32(tiny_run, tiny_onnx, tmp_path):
+    from export.onnx_export import export_model
+
+    report = export_model(tiny_run / "best.keras", tmp_path / "int8.onnx", weights="int8")
+    assert report.bits_per_char <= report.float32_bits_per_char * 1.01
+    card = load_model(tmp_path / "int8.onnx").card
+    assert card["weights"] == "int8"
+    assert card["validation_bits_per_char"] == pytest.approx(report.bits_per_char)
+    assert card["float32_validation_bits_per_char"] == pytest.approx(report.float32_bits_per_char)
+    assert (tmp_path / "int8.onnx").stat().st_size < 0.6 * tiny_onnx.stat().st_size
 
 
 def test_step_graph_has_no_loops_and_the_documented_interface(tiny_onnx):
