@@ -1,0 +1,105 @@
+"""Values of the information fields that change how notes are read: M:, L: and Q:."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+COMMON_TIME = Fraction(4, 4)
+CUT_TIME = Fraction(2, 2)
+
+# Longest number the parser accepts in a field (guards against "L:1/99999999999").
+_MAX_DIGITS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """A time signature; ``bar_length`` is None for free metre (M:none)."""
+
+    text: str
+    bar_length: Fraction | None
+    numerator: int = 0
+
+    @property
+    def compound(self) -> bool:
+        """6/8, 9/8, 12/8...: beats divide in three (decides the default of (5, (7, (9)."""
+        return self.numerator > 3 and self.numerator % 3 == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tempo:
+    """Q: as beats per minute of a beat note (``Q:1/4=120``)."""
+
+    beat: Fraction
+    bpm: int
+
+
+FREE_METER = Meter("none", None)
+
+
+def parse_meter(text: str) -> Meter | None:
+    """``6/8``, ``C``, ``C|``, ``none``, ``(2+3)/8`` or ``2+3/8``; None if unreadable."""
+    value = text.strip()
+    if value in ("", "none"):
+        return FREE_METER
+    if value == "C":
+        return Meter("C", COMMON_TIME, 4)
+    if value == "C|":
+        return Meter("C|", CUT_TIME, 2)
+    top, slash, bottom = value.partition("/")
+    if not slash:
+        return None
+    terms = top.strip().strip("()").split("+")
+    numbers = [_small_int(term) for term in terms]
+    denominator = _small_int(bottom)
+    if None in numbers or not denominator:
+        return None
+    numerator = sum(numbers)
+    if numerator == 0:
+        return None
+    return Meter(value, Fraction(numerator, denominator), numerator)
+
+
+def parse_unit_length(text: str) -> Fraction | None:
+    """``1/8``, ``1/16``, ``1``; None if unreadable or zero."""
+    top, slash, bottom = text.strip().partition("/")
+    numerator = _small_int(top)
+    denominator = _small_int(bottom) if slash else 1
+    if not numerator or not denominator:
+        return None
+    return Fraction(numerator, denominator)
+
+
+def parse_tempo(text: str, unit_length: Fraction) -> Tempo | None:
+    """``1/4=120``, ``"Allegro" 3/8=80``, ``C=100`` (a crotchet); None if unreadable.
+
+    A bare number (``Q:120``, an old form) counts unit-length notes.
+    """
+    value = text
+    if '"' in value:
+        parts = value.split('"')
+        value = parts[0] + (parts[2] if len(parts) > 2 else "")
+    value = value.strip()
+    beat_text, equals, bpm_text = value.rpartition("=")
+    if not equals:
+        bpm_text, beat_text = value, f"{unit_length.numerator}/{unit_length.denominator}"
+    bpm = _small_int(bpm_text)
+    if not bpm:
+        return None
+    beat_text = beat_text.strip()
+    if beat_text == "C":
+        beat_text = "1/4"
+    beat = Fraction(0)
+    for term in beat_text.split():
+        length = parse_unit_length(term)
+        if length is None:
+            return None
+        beat += length
+    return Tempo(beat, bpm) if beat else None
+
+
+def _small_int(text: str) -> int | None:
+    text = text.strip()
+    if not text.isdigit() or len(text) > _MAX_DIGITS or not text.isascii():
+        return None
+    return int(text)

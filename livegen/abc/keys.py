@@ -1,0 +1,123 @@
+"""Key signatures: what a K: field does to the letters A-G.
+
+A key is kept as the semitone alteration of each letter (C D E F G A B),
+which is all the parser needs to turn a written letter into a pitch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LETTERS = "CDEFGAB"
+NATURAL_SEMITONES = (0, 2, 4, 5, 7, 9, 11)
+
+# Sharps (positive) or flats (negative) of each major key's tonic letter;
+# a '#' adds 7 and a 'b' takes 7 away (F# major has 6 sharps, F major 1 flat).
+_MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
+# How many fifths each mode lies below its relative major.
+_MODE_SHIFT = {"maj": 0, "ion": 0, "mix": -1, "dor": -2, "min": -3, "aeo": -3, "phr": -4, "loc": -5, "lyd": 1}
+_MODE_NAME = {"ion": "maj", "aeo": "min"}
+_SHARP_ORDER = "FCGDAEB"
+_CLEFS = {"treble", "bass", "alto", "tenor", "baritone", "perc", "percussion"}
+_ACCIDENTAL_SEMITONES = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A key signature.
+
+    ``tonic`` is written as in ABC ("D", "Bb", "F#"), or "none"; ``mode`` is
+    one of maj min mix dor phr lyd loc; ``alterations`` holds the semitone
+    shift of C D E F G A B in that order.
+    """
+
+    tonic: str = "C"
+    mode: str = "maj"
+    alterations: tuple[int, ...] = (0, 0, 0, 0, 0, 0, 0)
+
+
+C_MAJOR = Key()
+
+
+def signature_alterations(fifths: int) -> list[int]:
+    """Alterations of C..B for a signature of ``fifths`` sharps (negative: flats)."""
+    alterations = [0] * 7
+    order = _SHARP_ORDER if fifths > 0 else _SHARP_ORDER[::-1]
+    step = 1 if fifths > 0 else -1
+    for index in range(abs(fifths)):
+        alterations[LETTERS.index(order[index % 7])] += step
+    return alterations
+
+
+def parse_key(text: str) -> Key | None:
+    """Read the value of a K: field; None when it names no key we know.
+
+    Understands a tonic with any mode (``Am``, ``D mix``, ``F#dorian``,
+    ``Bbm``), ``none``, the Highland pipe keys ``HP``/``Hp`` (both played with
+    F# and C#, as pipes sound), explicit accidentals after the key (``D ^g``),
+    and ``exp`` for a signature of only those accidentals. Clefs and other
+    words (``clef=bass``, ``treble``, ``transpose=-2``) are ignored.
+    """
+    words = text.split()
+    if not words:
+        return C_MAJOR
+    first = words[0]
+    rest = words[1:]
+    if first.lower() == "none":
+        return Key("none", "maj", (0,) * 7)
+    if first in ("HP", "Hp"):
+        return Key(first, "maj", tuple(signature_alterations(2)))
+    tonic, mode, rest = _tonic_and_mode(first, rest)
+    if tonic is None:
+        if not (_is_accidental(first) or "=" in first or first.lower() in _CLEFS):
+            return None
+        tonic, mode, rest = "C", "maj", words
+    explicit = False
+    if rest and rest[0].lower() == "exp":
+        explicit = True
+        rest = rest[1:]
+    if explicit:
+        alterations = [0] * 7
+    else:
+        fifths = _MAJOR_FIFTHS[tonic[0]] + 7 * tonic.count("#") - 7 * tonic.count("b")
+        alterations = signature_alterations(fifths + _MODE_SHIFT[mode])
+    for word in rest:
+        if _is_accidental(word):
+            accidental, letter = word[:-1], word[-1].upper()
+            alterations[LETTERS.index(letter)] = _ACCIDENTAL_SEMITONES[accidental]
+    return Key(tonic, _MODE_NAME.get(mode, mode), tuple(alterations))
+
+
+def _tonic_and_mode(first: str, rest: list[str]) -> tuple[str | None, str, list[str]]:
+    if first[0] not in _MAJOR_FIFTHS:
+        return None, "maj", rest
+    tonic = first[0]
+    remainder = first[1:]
+    if remainder[:1] in ("#", "b"):
+        tonic += remainder[0]
+        remainder = remainder[1:]
+    if remainder:
+        mode = _mode(remainder)
+        if mode is None:
+            return None, "maj", rest
+        return tonic, mode, rest
+    if rest:
+        mode = _mode(rest[0])
+        if mode is not None:
+            return tonic, mode, rest[1:]
+    return tonic, "maj", rest
+
+
+def _mode(word: str) -> str | None:
+    lower = word.lower()
+    if lower == "m":
+        return "min"
+    return lower[:3] if len(lower) >= 3 and lower[:3] in _MODE_SHIFT else None
+
+
+def _is_accidental(word: str) -> bool:
+    return (
+        len(word) >= 2
+        and word[:-1] in _ACCIDENTAL_SEMITONES
+        and word[-1].upper() in LETTERS
+    )
