@@ -72,14 +72,20 @@ class StepModelFile:
         return "\n".join(lines)
 
 
-def load_model(path: Path | None = None, threads: int = 1) -> StepModelFile:
-    """Open and validate a model; any problem is one LivegenError line naming the file."""
+def load_model(path: Path | None = None, threads: int = 1, optimise_graph: bool = True) -> StepModelFile:
+    """Open and validate a model; any problem is one LivegenError line naming the file.
+
+    threads is onnxruntime's intra-op pool: 1 for the live daemon, whose
+    batch-1 step is too small to split; more helps large offline batches.
+    """
     path = Path(path) if path is not None else default_model_path()
     if not path.is_file():
         raise LivegenError(f"model file not found: {path}")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if not optimise_graph:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3  # onnxruntime's own warnings would precede our one-line error
     try:
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
