@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.abc.fields import FREE_METER, parse_meter
+
 # Fields dropped because they carry no music: source (S), notes (N), history
 # (H), transcriber (Z), book (B), discography (D), origin (O), area (A),
 # composer (C), file URL (F), group (G) and lyrics (W, w). Y: is Nottingham's
@@ -68,43 +71,6 @@ class Tune:
         return int.from_bytes(digest[:8], "big") % VALIDATION_BUCKETS == 0
 
 
-def split_tunes(text: str) -> list[str]:
-    """Raw tune texts: from an X: line up to the next blank line or X: line."""
-    tunes: list[list[str]] = []
-    current: list[str] | None = None
-    for line in text.splitlines():
-        if line.startswith("X:"):
-            current = [line]
-            tunes.append(current)
-        elif not line.strip():
-            current = None
-        elif current is not None:
-            current.append(line)
-    return ["\n".join(lines) + "\n" for lines in tunes]
-
-
-def default_unit_length(metre: str) -> Fraction:
-    """ABC 2.1, 3.1.7: a metre under 3/4 means sixteenths, anything else eighths."""
-    value = metre_value(metre)
-    if value is not None and value < Fraction(3, 4):
-        return Fraction(1, 16)
-    return Fraction(1, 8)
-
-
-def metre_value(metre: str) -> Fraction | None:
-    """A metre as a fraction of a whole note; None for free metre or nonsense."""
-    metre = metre.strip()
-    if metre == "C":
-        return Fraction(1)
-    if metre == "C|":
-        return Fraction(1)
-    match = re.fullmatch(r"\(?([\d+]+)\)?\s*/\s*(\d+)", metre)
-    if not match or int(match.group(2)) == 0:
-        return None
-    numerator = sum(int(part) for part in match.group(1).split("+") if part)
-    return Fraction(numerator, int(match.group(2)))
-
-
 def normalise_tune(raw: str) -> str:
     """Rewrite one raw tune into the canonical shape described at the top."""
     lines = [_strip_comment(line) for line in raw.splitlines()]
@@ -127,7 +93,8 @@ def normalise_tune(raw: str) -> str:
     first_metre = next((value for name, value in header if name == "M"), "")
     unit_length = next((value for name, value in header if name == "L"), None)
     if unit_length is None:
-        unit_length = _fraction_text(default_unit_length(first_metre)) if first_metre else "1/8"
+        meter = parse_meter(first_metre) or FREE_METER
+        unit_length = _fraction_text(meter.default_unit_length)
 
     # Leading M:/L:/K: lines of the body act before any note: fold them in.
     body = lines[body_start:]
@@ -168,11 +135,6 @@ def _is_field(line: str) -> bool:
 
 def _fraction_text(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
-
-
-def read_abc_file(path: Path) -> str:
-    """ABC collections of this age are Latin-1 or ASCII; never fail on a stray byte."""
-    return path.read_bytes().decode("latin-1")
 
 
 def load_tunes(folder: Path) -> list[Tune]:

@@ -8,13 +8,26 @@ one line on stderr and exit status 2; Ctrl-C exits with 130 and no traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
 
+from tqdm import tqdm
+
 from livegen import __version__
+from livegen.abc import Diagnostic, parse_tunes
+from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.composer import TUNE_TYPES, TunePlan
 from livegen.errors import LivegenError
+from livegen.evaluate import CopyIndex, evaluate
+from livegen.generate import compose_tunes
+from livegen.midi_file import write_midi
+from livegen.model_file import load_model
+from livegen.piano_roll import write_piano_roll
+from livegen.render import file_stem, perform
+from livegen.sampler import SamplingSettings
 
 DEFAULT_CORPUS = Path("../shared/data/nottingham/ABC_cleaned")
 TRAINING_EXTRA_HINT = "pip install 'livegen[train]' (from a checkout: pip install -e '.[train]')"
@@ -45,10 +58,84 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"livegen {__version__}")
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
+    _add_generate(verbs)
+    _add_render(verbs)
+    _add_eval(verbs)
     _add_train(verbs)
     _add_export(verbs)
     _add_info(verbs)
     return parser
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by everything that samples tunes from a model."""
+    group = parser.add_argument_group("sampling")
+    group.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
+    group.add_argument("--temperature", type=float, default=1.0,
+                       help="0.05 (safe, repetitive) to 3 (wild); 1 samples the model as trained")
+    group.add_argument("--top-p", type=float, default=1.0, help="sample only from the most likely characters "
+                       "whose probabilities add up to this (1 = all)")
+    group.add_argument("--seed", type=int, default=None, help="same model, seed and settings: same tunes")
+    group.add_argument("--no-constraints", dest="constrained", action="store_false",
+                       help="let the model write invalid ABC and bars of any length")
+    group.add_argument("--max-length", type=int, default=3000, help="characters per tune before it is ended")
+    group.add_argument("--meter", help="metre of every tune, as in ABC: 6/8, 4/4, 3/4, C ...")
+    group.add_argument("--key", help="key and mode as in ABC: G, Em, Ador, Dmix, Bb ...")
+    group.add_argument("--unit-length", help="ABC unit note length, e.g. 1/8 (default: from the metre)")
+    group.add_argument("--type", dest="tune_type", choices=sorted(TUNE_TYPES),
+                       help="tune type: sets the metre unless --meter is given")
+    group.add_argument("--prime", help="your own ABC opening instead of a built header (\\n for new lines)")
+    group.add_argument("--streams", type=int, default=16, help="tunes written at once (a batch for the engine)")
+    group.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+
+
+def _add_generate(verbs) -> None:
+    generate = verbs.add_parser(
+        "generate",
+        help="write N tunes to .abc and .mid files, offline",
+        description="Sample tunes from the model and write them all to one .abc file, plus one .mid per tune "
+        "(melody on channel 1, chord symbols as held chords on channel 2).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    generate.add_argument("-n", "--count", type=int, default=10, help="number of tunes")
+    generate.add_argument("-o", "--out", type=Path, default=Path("generated"), help="output folder")
+    generate.add_argument("--tempo", type=float, default=None,
+                          help="quarter notes per minute for the .mid files (default: the tune's Q: or 120)")
+    generate.add_argument("--plot", action="store_true", help="also write a piano-roll PNG per tune")
+    _add_sampling_options(generate)
+    generate.set_defaults(handler=_run_generate)
+
+
+def _add_render(verbs) -> None:
+    render = verbs.add_parser(
+        "render",
+        help="turn existing ABC into .mid files, as the live player would play it",
+        description="Render every tune of an ABC file to MIDI with the live player's parser, repeat "
+        "expansion and chord voicing.",
+    )
+    render.add_argument("abc", type=Path, help="an .abc file")
+    render.add_argument("-o", "--out", type=Path, default=Path("rendered"), help="output folder")
+    render.add_argument("--tempo", type=float, default=None,
+                        help="quarter notes per minute (default: each tune's Q: or 120)")
+    render.set_defaults(handler=_run_render)
+
+
+def _add_eval(verbs) -> None:
+    evaluate = verbs.add_parser(
+        "eval",
+        help="musical and statistical report on a model or a folder of ABC",
+        description="Report how many tunes parse cleanly, how many bars have the metre's length, how many "
+        "notes are in the key, how many chord changes fit the melody, and the longest run of bars copied "
+        "verbatim from the reference tunes. Give a folder or file of ABC, or --model to sample -n tunes.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    evaluate.add_argument("abc", type=Path, nargs="?", help="a folder or file of ABC (omit to sample a model)")
+    evaluate.add_argument("-n", "--count", type=int, default=200, help="tunes to sample from the model")
+    evaluate.add_argument("--reference", type=Path, default=None,
+                          help=f"tunes to check copying against (default: {DEFAULT_CORPUS} when it exists)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_sampling_options(evaluate)
+    evaluate.set_defaults(handler=_run_eval)
 
 
 def _add_train(verbs) -> None:
@@ -139,9 +226,77 @@ def _run_export(arguments, argv) -> None:
     onnx_export.export_model(arguments.model, arguments.output, arguments.weights)
 
 
-def _run_info(arguments, argv) -> None:
-    from livegen.model_file import load_model
+def _sampling(arguments):
+    """Model, settings and tune plan from the shared sampling options."""
+    model = load_model(arguments.model, threads=arguments.threads)
+    settings = SamplingSettings(arguments.temperature, arguments.top_p)
+    prime = arguments.prime.replace("\\n", "\n") if arguments.prime is not None else None
 
+    def plan(index: int) -> TunePlan:
+        return TunePlan(arguments.meter, arguments.key, arguments.unit_length, arguments.tune_type, prime, index + 1)
+
+    plan(0).header_after_title()  # a bad metre, key or type is reported before any work
+    return model, settings, plan
+
+
+def _compose(arguments, count: int) -> list:
+    model, settings, plan = _sampling(arguments)
+    with tqdm(total=count, unit="tune", desc="composing", file=sys.stderr, leave=False) as progress:
+        return compose_tunes(model, count, plan, settings, arguments.seed, arguments.constrained,
+                             arguments.streams, arguments.max_length, lambda index, tune: progress.update(1))
+
+
+def _run_generate(arguments, argv) -> None:
+    tunes = _compose(arguments, arguments.count)
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    abc_path = arguments.out / "tunes.abc"
+    abc_path.write_text("".join("".join(tune.text).rstrip("\n") + "\n\n" for tune in tunes), encoding="utf-8")
+    for index, tune in enumerate(tunes, 1):
+        performed = perform(tune.events, tempo_bpm=arguments.tempo)
+        stem = arguments.out / file_stem(index, performed.title)
+        write_midi(performed.notes, stem.with_suffix(".mid"), performed.tempo_bpm, performed.title, performed.meter)
+        if arguments.plot:
+            write_piano_roll(performed, stem.with_suffix(".png"))
+        print(f"{index:3}  {performed.title[:36]:36}  {len(tune.bars.bars):3} bars  "
+              f"{len(tune.diagnostics)} diagnostics  {stem.with_suffix('.mid')}")
+    print(f"all tunes: {abc_path}")
+
+
+def _run_render(arguments, argv) -> None:
+    if not arguments.abc.is_file():
+        raise LivegenError(f"no such ABC file: {arguments.abc}")
+    tunes = parse_tunes(read_abc_file(arguments.abc))
+    if not tunes:
+        raise LivegenError(f"{arguments.abc} holds no tunes (no X: lines)")
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    for index, events in enumerate(tunes, 1):
+        performed = perform(events, tempo_bpm=arguments.tempo)
+        target = (arguments.out / file_stem(index, performed.title)).with_suffix(".mid")
+        write_midi(performed.notes, target, performed.tempo_bpm, performed.title, performed.meter)
+        problems = sum(isinstance(event, Diagnostic) for event in events)
+        print(f"{index:3}  {performed.title[:36]:36}  {len(performed.notes):4} notes  "
+              f"{problems} diagnostics  {target}")
+
+
+def _run_eval(arguments, argv) -> None:
+    if arguments.abc is not None:
+        paths = sorted(arguments.abc.rglob("*.abc")) if arguments.abc.is_dir() else [arguments.abc]
+        if not paths or not all(path.is_file() for path in paths):
+            raise LivegenError(f"no ABC files at {arguments.abc}")
+        texts = [tune for path in paths for tune in split_tunes(read_abc_file(path))]
+    else:
+        texts = ["".join(tune.text) for tune in _compose(arguments, arguments.count)]
+    reference = arguments.reference or (DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else None)
+    copies = None
+    if reference is not None:
+        reference_paths = sorted(reference.rglob("*.abc")) if reference.is_dir() else [reference]
+        copies = CopyIndex([tune for path in reference_paths for tune in split_tunes(read_abc_file(path))])
+    with tqdm(total=len(texts), unit="tune", desc="evaluating", file=sys.stderr, leave=False) as progress:
+        report = evaluate(texts, copies, lambda: progress.update(1))
+    print(json.dumps(report.as_json(), indent=1) if arguments.json else report.table())
+
+
+def _run_info(arguments, argv) -> None:
     model = load_model(arguments.model)
     print(model.describe())
 

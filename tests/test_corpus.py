@@ -11,7 +11,6 @@ from abc2midi_reference import render_with_abc2midi
 from export.corpus import (
     Tune,
     corpus_text,
-    default_unit_length,
     load_tunes,
     normalise_tune,
     read_abc_file,
@@ -53,7 +52,7 @@ def test_comments_and_non_musical_fields_go_but_directives_and_inline_fields_sta
                                              ("C|", Fraction(1, 8)), ("2/2", Fraction(1, 8)),
                                              ("none", Fraction(1, 8))])
 def test_default_unit_length_follows_the_abc_standard(metre, unit):
-    assert default_unit_length(metre) == unit
+    assert normalise_tune(f"X:1\nM:{metre}\nK:C\nC|\n").splitlines()[2] == f"L:{unit}"
 
 
 def test_normalising_keeps_every_note_of_every_tune(nottingham, abc2midi):

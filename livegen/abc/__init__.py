@@ -29,7 +29,7 @@ from .fields import Meter, Tempo
 from .keys import Key, parse_key
 from .parser import AbcStreamParser, Context, ParserState
 from .repeats import play_order
-from .timeline import TimedChordSymbol, TimedNote, timeline
+from .timeline import TimedBar, TimedChordSymbol, TimedNote, timeline
 
 __all__ = [
     "AbcStreamParser",
@@ -49,6 +49,7 @@ __all__ = [
     "ParserState",
     "Rest",
     "Tempo",
+    "TimedBar",
     "TimedChordSymbol",
     "TimedNote",
     "parse_chord_symbol",

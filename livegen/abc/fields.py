@@ -21,6 +21,13 @@ class Meter:
     numerator: int = 0
 
     @property
+    def default_unit_length(self) -> Fraction:
+        """ABC 2.1, 3.1.7: a metre under 3/4 means sixteenths, anything else (free metre too) eighths."""
+        if self.bar_length is not None and self.bar_length < Fraction(3, 4):
+            return Fraction(1, 16)
+        return Fraction(1, 8)
+
+    @property
     def compound(self) -> bool:
         """6/8, 9/8, 12/8...: beats divide in three (decides the default of (5, (7, (9)."""
         return self.numerator > 3 and self.numerator % 3 == 0

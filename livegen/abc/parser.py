@@ -14,6 +14,8 @@ the B starts. Between tunes (before X:, after a blank line) text is ignored.
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
@@ -46,6 +48,7 @@ MAX_CHORD_NOTES = 16  # notes
 MAX_DECORATIONS = 8  # pending decorations on one note
 MAX_OCTAVE_MARKS = 8
 MAX_PART_BARS = 999
+MAX_CACHED_LENGTHS = 64  # distinct written lengths remembered
 
 _NOTE_LETTERS = "CDEFGABcdefgab"
 _LETTER_INDEX = {letter: "CDEFGAB".index(letter.upper()) for letter in _NOTE_LETTERS}
@@ -70,7 +73,6 @@ _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 _ONE = Fraction(1)
 _EIGHTH = Fraction(1, 8)
-_SIXTEENTH = Fraction(1, 16)
 
 
 class Context(str, Enum):
@@ -186,6 +188,27 @@ class AbcStreamParser:
             tuplet_notes_left=self._tuplet_left,
         )
 
+    def bar_filled(self) -> Fraction:
+        """bar_position + pending_length without building a whole ParserState (it runs per character)."""
+        if self._kind == _NONE:
+            return self._bar_position
+        return self._bar_position + self._pending_length()
+
+    def bar_length(self) -> Fraction | None:
+        """The length of a bar in the body under the current metre; None in the header or in free metre."""
+        if self._in_header or self._meter is None:
+            return None
+        return self._meter.bar_length
+
+    def clone(self) -> "AbcStreamParser":
+        """An independent copy in the same state: a sampler tries candidate characters on it."""
+        twin = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, (list, dict)):
+                setattr(twin, name, value.copy())  # their items are immutable
+        twin._handler = self._handler.__func__.__get__(twin)
+        return twin
+
     def buffered(self) -> int:
         """Characters and items held in buffers now (bounded by the MAX_* caps)."""
         return (
@@ -245,6 +268,7 @@ class AbcStreamParser:
         self._meter: Meter | None = None
         self._header_meter: Meter | None = None
         self._unit = _EIGHTH
+        self._durations: dict[str, Fraction] = {}  # written length -> duration at this unit
         self._unit_given = False
         self._tempo: Tempo | None = None
         self._bar_position = Fraction(0)
@@ -331,6 +355,8 @@ class AbcStreamParser:
     def _h_skip(self, c: str) -> None:
         if c == "\n":
             self._line_end(c)
+        elif c == "%":
+            self._handler = self._h_comment
         elif c == "|":
             self._handler = self._h_music
             self._h_music(c)
@@ -377,7 +403,7 @@ class AbcStreamParser:
             if unit is None:
                 self._diagnose(f"unreadable unit length {value!r}")
                 return
-            self._unit = unit
+            self._set_unit(unit)
             self._unit_given = True
         elif name == "Q":
             tempo = parse_tempo(value, self._unit)
@@ -390,8 +416,11 @@ class AbcStreamParser:
         """K: ended the header: settle the default unit length from the header's M:."""
         self._in_header = False
         if not self._unit_given:
-            bar = (self._header_meter or FREE_METER).bar_length
-            self._unit = _SIXTEENTH if bar is not None and bar < Fraction(3, 4) else _EIGHTH
+            self._set_unit((self._header_meter or FREE_METER).default_unit_length)
+
+    def _set_unit(self, unit: Fraction) -> None:
+        self._unit = unit
+        self._durations.clear()
 
     def _end_tune(self) -> None:
         self._reset_element()
@@ -520,42 +549,56 @@ class AbcStreamParser:
     def _finish_element(self) -> None:
         kind = self._kind
         self._kind = _NONE
-        multiplier = length_multiplier(self._text)
+        text = self._text
         self._text = ""
-        if multiplier is None:
-            self._diagnose("unreadable note length")
-            multiplier = _ONE
         if kind == _MULTI_REST:
-            self._emit_multi_rest(multiplier)
-            return
-        if kind == _NOTE and self._in_chord:
-            self._add_chord_note(multiplier)
-            return
-        grace = self._in_grace
-        factor = multiplier
-        if not grace:
-            factor *= self._time_factor()
-        if kind == _NOTE:
-            event = Note(
-                self._note_pitch,
-                self._unit * factor,
-                self._tie,
-                grace,
-                self._element_decorations,
-            )
-            tied = {self._note_letter: self._note_alteration} if self._tie else {}
+            self._emit_multi_rest(self._multiplier(text))
         elif kind == _CHORD:
-            notes = tuple(
-                Note(note.pitch, note.duration * factor, note.tie or self._tie, grace, note.decorations)
-                for note in self._chord_notes
-            )
-            event = Chord(notes, notes[0].duration, grace, self._element_decorations)
-            tied = {letter: alteration for (letter, alteration), note in zip(self._chord_letters, notes) if note.tie}
-            self._chord_notes = []
-            self._chord_letters = []
+            self._emit_chord(self._multiplier(text))
+        elif self._in_chord:
+            self._add_chord_note(self._written_duration(text))
         else:
-            event = Rest(self._unit * factor, self._rest_invisible)
-            tied = {}
+            duration = self._written_duration(text)
+            grace = self._in_grace
+            if not grace and (self._broken or self._tuplet_left or self._broken_next is not _ONE):
+                duration *= self._time_factor()
+            if kind == _NOTE:
+                event = Note(self._note_pitch, duration, self._tie, grace, self._element_decorations)
+                tied = {self._note_letter: self._note_alteration} if self._tie else {}
+            else:
+                event = Rest(duration, self._rest_invisible)
+                tied = {}
+            self._emit_timed(event, grace, tied)
+
+    def _multiplier(self, text: str) -> Fraction:
+        multiplier = length_multiplier(text)
+        if multiplier is None:
+            self._diagnose(f"unreadable note length {text!r}")
+            return _ONE
+        return multiplier
+
+    def _written_duration(self, text: str) -> Fraction:
+        """The unit length times a written length; cached, as a tune uses a handful of lengths."""
+        duration = self._durations.get(text)
+        if duration is None:
+            duration = self._unit * self._multiplier(text)
+            if len(self._durations) < MAX_CACHED_LENGTHS and length_multiplier(text) is not None:
+                self._durations[text] = duration
+        return duration
+
+    def _emit_chord(self, multiplier: Fraction) -> None:
+        grace = self._in_grace
+        factor = multiplier if grace else multiplier * self._time_factor()
+        notes = tuple(
+            Note(note.pitch, note.duration * factor, note.tie or self._tie, grace, note.decorations)
+            for note in self._chord_notes
+        )
+        tied = {letter: alteration for (letter, alteration), note in zip(self._chord_letters, notes) if note.tie}
+        self._chord_notes = []
+        self._chord_letters = []
+        self._emit_timed(Chord(notes, notes[0].duration, grace, self._element_decorations), grace, tied)
+
+    def _emit_timed(self, event: Note | Chord | Rest, grace: bool, tied: dict[int, int]) -> None:
         self._events.append(event)
         if not grace:
             self._bar_position += event.duration
@@ -584,11 +627,7 @@ class AbcStreamParser:
             self._diagnose("multi-bar rest too long")
             bars = MAX_PART_BARS
         bar_length = (self._meter or FREE_METER).bar_length or _ONE
-        rest = Rest(bar_length * bars, self._rest_invisible, bars)
-        self._events.append(rest)
-        self._bar_position += rest.duration
-        self._last_tied = {}
-        self._tie_carry = {}
+        self._emit_timed(Rest(bar_length * bars, self._rest_invisible, bars), False, {})
 
     def _pending_length(self) -> Fraction:
         if self._kind in (_NONE, _MULTI_REST) or self._in_grace or self._in_chord:
@@ -629,13 +668,11 @@ class AbcStreamParser:
         self._decorations.clear()
         self._handler = self._h_music
 
-    def _add_chord_note(self, multiplier: Fraction) -> None:
+    def _add_chord_note(self, duration: Fraction) -> None:
         if len(self._chord_notes) >= MAX_CHORD_NOTES:
             self._resync("too many notes in a chord")
             return
-        self._chord_notes.append(
-            Note(self._note_pitch, self._unit * multiplier, self._tie, False, self._element_decorations)
-        )
+        self._chord_notes.append(Note(self._note_pitch, duration, self._tie, False, self._element_decorations))
         self._chord_letters.append((self._note_letter, self._note_alteration))
 
     def _chord_end(self, c: str) -> None:

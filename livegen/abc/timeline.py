@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .events import Chord, ChordSymbol, Event, Note, Rest
+from .events import Bar, Chord, ChordSymbol, Event, Field, Note, Rest
+from .fields import Meter, parse_meter
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +30,23 @@ class TimedChordSymbol:
     symbol: ChordSymbol
 
 
-def timeline(events: Iterable[Event]) -> list[TimedNote | TimedChordSymbol]:
+@dataclass(frozen=True, slots=True)
+class TimedBar:
+    """A bar line as played, with the metre in force there (None before any M:)."""
+
+    onset: Fraction
+    meter: Meter | None
+
+
+def timeline(events: Iterable[Event]) -> list[TimedNote | TimedChordSymbol | TimedBar]:
     """Give each played note and chord symbol its onset; join tied notes.
 
     Feed it the output of ``play_order``. Grace notes sit at the onset of
     the note they ornament and take no time.
     """
     time = Fraction(0)
-    timed: list[TimedNote | TimedChordSymbol] = []
+    meter: Meter | None = None
+    timed: list[TimedNote | TimedChordSymbol | TimedBar] = []
     # pitch -> (index in timed, end) of notes whose tie is still open
     open_ties: dict[int, tuple[int, Fraction]] = {}
     for event in events:
@@ -67,4 +77,8 @@ def timeline(events: Iterable[Event]) -> list[TimedNote | TimedChordSymbol]:
             time += event.duration
         elif isinstance(event, ChordSymbol):
             timed.append(TimedChordSymbol(time, event))
+        elif isinstance(event, Bar):
+            timed.append(TimedBar(time, meter))
+        elif isinstance(event, Field) and event.name == "M":
+            meter = parse_meter(event.value) or meter
     return timed

@@ -1,0 +1,56 @@
+"""Offline generation: many tunes at once, one engine batch row per tune being written.
+
+Streams run in lockstep; when a tune ends, its row is zeroed and the next
+tune starts there, so the batch stays full until the last tunes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from livegen.composer import TuneComposer, TunePlan
+from livegen.engine import Engine
+from livegen.model_file import StepModelFile
+from livegen.sampler import Sampler, SamplingSettings
+
+
+def compose_tunes(model: StepModelFile, count: int, plan: Callable[[int], TunePlan],
+                  settings: SamplingSettings, seed: int | None, constrained: bool = True,
+                  streams: int = 16, max_length: int = 3000,
+                  on_finished: Callable[[int, TuneComposer], None] | None = None) -> list[TuneComposer]:
+    """Write count tunes; plan(i) says how tune i opens. Same model, seed and settings: same tunes."""
+    streams = max(1, min(streams, count))
+    engine = Engine(model, streams)
+    sampler = Sampler(settings, seed)
+    vocabulary = model.vocabulary
+    finished: dict[int, TuneComposer] = {}
+    queued = iter(range(count))
+
+    def start_next() -> tuple[int, TuneComposer] | None:
+        index = next(queued, None)
+        return None if index is None else (index, TuneComposer(plan(index), vocabulary, constrained, max_length))
+
+    active = [start_next() for _ in range(streams)]
+    probabilities = np.full((streams, len(vocabulary)), 1.0 / len(vocabulary))  # unused: tunes open forced
+    tokens = np.zeros(streams, dtype=np.int64)
+    while any(slot is not None for slot in active):
+        for row, slot in enumerate(active):
+            if slot is None:
+                continue
+            index, composer = slot
+            character = composer.choose(probabilities[row], sampler.rng)
+            composer.accept(character)
+            if composer.finished:
+                finished[index] = composer
+                if on_finished is not None:
+                    on_finished(index, composer)
+                engine.reset(row)
+                active[row] = slot = start_next()
+                if slot is not None:  # the new tune's first character goes in this step
+                    character = slot[1].choose(probabilities[row], sampler.rng)
+                    slot[1].accept(character)
+            tokens[row] = vocabulary.id_of(character)
+        probabilities = sampler.probabilities(engine.step(tokens))
+    return [finished[index] for index in range(count)]
