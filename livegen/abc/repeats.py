@@ -6,8 +6,9 @@ followed the way abc2midi, the reference player, follows them, quirks
 included, so that both play the same notes:
 
 - a ``:|`` with no ``|:`` before it repeats from the start of the tune (of
-  the part, when the header orders parts); a later ``:|`` with none repeats
-  from the previous ``:|``, and an ending with none from the last ``||``;
+  the part, when the header orders parts), even past a ``||``; a later
+  ``:|`` with none repeats from the previous ``:|``, and a first ending with
+  none from the last ``||``;
 - a second ``|:`` before the first is closed acts as ``::``;
 - ending ``[n`` plays on pass n; an ending not taken is skipped up to the
   next bar line that closes it (``:|``, ``|:``, ``||``, ``|]``, ``::``, the
