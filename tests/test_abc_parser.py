@@ -565,3 +565,22 @@ def test_onsets_run_on_through_repeats():
     assert melody("X:1\nL:1/4\nK:C\n|:C2 D:|z E|\n") == [
         (60, F(0), F(1, 2)), (62, F(1, 2), F(1, 4)), (60, F(3, 4), F(1, 2)), (62, F(5, 4), F(1, 4)),
         (64, F(7, 4), F(1, 4))]
+
+
+@pytest.mark.parametrize(
+    "written, pending",
+    [
+        ("C", F(1, 8)),
+        ("C3/", F(3, 16)),  # "3/" so far reads as 3/2
+        ("C2>", F(3, 8)),  # a dotted crotchet once the '>' is there
+        ("C>D", F(1, 16)),  # the D after the '>' is halved
+        ("(3C", F(1, 12)),
+        ("[CE]2", F(1, 4)),
+        ("Z2", F(2)),  # two bars of 4/4
+        ("{g", F(0)),  # grace notes take no time
+    ],
+)
+def test_pending_length_is_the_time_of_the_element_being_written(written, pending):
+    parser = AbcStreamParser()
+    parser.feed_text(HEADER + "|" + written)  # at a line start "C" might still become a C: field
+    assert parser.state.pending_length == pending

@@ -47,7 +47,7 @@ MAX_TUPLET = 8
 MAX_CHORD_NOTES = 16  # notes
 MAX_DECORATIONS = 8  # pending decorations on one note
 MAX_OCTAVE_MARKS = 8
-MAX_PART_BARS = 999
+MAX_REST_BARS = 999
 MAX_CACHED_LENGTHS = 64  # distinct written lengths remembered
 
 _NOTE_LETTERS = "CDEFGABcdefgab"
@@ -156,6 +156,7 @@ class AbcStreamParser:
         return events
 
     def feed_text(self, text: str) -> list[Event]:
+        """Consume many characters; the same events as feeding them one by one."""
         events = self._events = []
         step = self._step
         for char in text:
@@ -172,6 +173,7 @@ class AbcStreamParser:
 
     @property
     def state(self) -> ParserState:
+        """A snapshot of where the parser stands (see ParserState)."""
         return ParserState(
             context=_CONTEXTS[self._handler.__func__],
             in_tune=self._in_tune,
@@ -498,14 +500,10 @@ class AbcStreamParser:
                 return
             self._text += c
             return
-        self._element_written()
+        if self._kind == _NOTE:
+            self._note_pitch = self._pitch()  # the length ended: accidentals are settled
         self._handler = self._h_after
         self._h_after(c)
-
-    def _element_written(self) -> None:
-        """A note's pitch and length are known; a chord note joins its chord."""
-        if self._kind == _NOTE:
-            self._note_pitch = self._pitch()
 
     def _pitch(self) -> int:
         letter = self._note_letter
@@ -609,13 +607,10 @@ class AbcStreamParser:
         """Tuplet and broken-rhythm factors of the element now finishing."""
         factor = self._broken_next
         self._broken_next = _ONE
-        broken = self._broken
-        if broken:
-            scale = 1 << abs(broken)
-            longer = Fraction(2 * scale - 1, scale)
-            shorter = Fraction(1, scale)
-            factor *= longer if broken > 0 else shorter
-            self._broken_next = shorter if broken > 0 else longer
+        if self._broken:
+            this, following = _broken_factors(self._broken)
+            factor *= this
+            self._broken_next = following
         if self._tuplet_left:
             factor *= self._tuplet_factor
             self._tuplet_left -= 1
@@ -623,19 +618,27 @@ class AbcStreamParser:
 
     def _emit_multi_rest(self, multiplier: Fraction) -> None:
         bars = int(multiplier)
-        if bars > MAX_PART_BARS:
+        if bars > MAX_REST_BARS:
             self._diagnose("multi-bar rest too long")
-            bars = MAX_PART_BARS
+            bars = MAX_REST_BARS
         bar_length = (self._meter or FREE_METER).bar_length or _ONE
         self._emit_timed(Rest(bar_length * bars, self._rest_invisible, bars), False, {})
 
     def _pending_length(self) -> Fraction:
-        if self._kind in (_NONE, _MULTI_REST) or self._in_grace or self._in_chord:
+        """The time the element being written will take, as far as its characters tell."""
+        kind = self._kind
+        if kind == _NONE or self._in_grace or self._in_chord:
             return Fraction(0)
-        length = self._unit * (length_multiplier(self._text) or _ONE)
-        if self._kind == _CHORD:
-            length = self._chord_notes[0].duration * (length_multiplier(self._text) or _ONE)
-        return length * self._broken_next * (self._tuplet_factor if self._tuplet_left else _ONE)
+        multiplier = length_multiplier(self._text) or _ONE
+        if kind == _MULTI_REST:
+            return ((self._meter or FREE_METER).bar_length or _ONE) * int(multiplier)
+        length = (self._chord_notes[0].duration if kind == _CHORD else self._unit) * multiplier
+        length *= self._broken_next
+        if self._broken:
+            length *= _broken_factors(self._broken)[0]
+        if self._tuplet_left:
+            length *= self._tuplet_factor
+        return length
 
     # --------------------------------------------------------------- chords
 
@@ -902,6 +905,13 @@ class AbcStreamParser:
     def _line_end(self, c: str) -> None:
         self._close_groups("the end of the line")
         self._handler = self._h_line_start
+
+
+def _broken_factors(broken: int) -> tuple[Fraction, Fraction]:
+    """Factors of the two notes around ``>`` (broken 1), ``>>`` (2), ``<`` (-1)...: A>B is A3/2 B/2."""
+    scale = 1 << abs(broken)
+    longer, shorter = Fraction(2 * scale - 1, scale), Fraction(1, scale)
+    return (longer, shorter) if broken > 0 else (shorter, longer)
 
 
 _LENGTH_CACHE: dict[str, Fraction | None] = {}
