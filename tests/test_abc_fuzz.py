@@ -123,7 +123,10 @@ def play_every_tune(events: list) -> None:
     tune = []
     for event in events:
         if isinstance(event, EndOfTune):
-            timeline(play_order(tune))
+            played = play_order(tune)
+            written = {id(mine) for mine in tune}
+            assert all(id(event) in written for event in played)  # nothing made up, no None
+            timeline(played)
             tune = []
         else:
             tune.append(event)

@@ -584,3 +584,10 @@ def test_pending_length_is_the_time_of_the_element_being_written(written, pendin
     parser = AbcStreamParser()
     parser.feed_text(HEADER + "|" + written)  # at a line start "C" might still become a C: field
     assert parser.state.pending_length == pending
+
+
+def test_a_bar_line_that_abc2midi_reads_as_two_comes_out_once():
+    # ":|:|" is ":|" (repeat) then ":|" (a second repeat end, from the first): one Bar event each pass.
+    played = play_order(parse_tunes("X:1\nL:1/4\nK:C\n|:CD:|:|EF|\n")[0])
+    assert [event.text if isinstance(event, Bar) else event.pitch for event in played if isinstance(event, (Bar, Note))] == [
+        "|:", 60, 62, ":|:|", 60, 62, ":|:|", 64, 65, "|"]

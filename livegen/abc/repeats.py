@@ -211,11 +211,11 @@ def _walk(features: list[_Feature], order: list[str] | None):
     """Play through the features: abc2midi's writetrack loop."""
     part_start = {f.label: i for i, f in enumerate(features) if f.kind == _PART}
     if order is not None:
-        features = [*features, _Feature(_PART)]
+        features = [*features, _Feature(_PART)]  # the last part ends: on to the next in the order
     next_part = 0
     count = len(features)
     budget = _STEPS_PER_FEATURE * (count + 1) * (len(order) if order else 1)
-    saved = -1
+    saved = -1  # where the repeat goes back to (just after it)
     pass_number = 1
     max_pass = 2
     expect_repeat = False
@@ -224,58 +224,48 @@ def _walk(features: list[_Feature], order: list[str] | None):
         budget -= 1
         feature = features[index]
         kind = feature.kind
-        if kind == _PART:
-            if order is not None:
-                while next_part < len(order) and order[next_part] not in part_start:
-                    next_part += 1
-                if next_part >= len(order):
-                    return
-                index = part_start[order[next_part]]
+        following = index + 1
+        if kind == _PART and order is not None:
+            while next_part < len(order) and order[next_part] not in part_start:
                 next_part += 1
-                feature = features[index]
+            if next_part >= len(order):
+                return
+            index = part_start[order[next_part]]
+            next_part += 1
+            feature = features[index]
+            following = index + 1
         elif kind == _START:
             saved = index
             expect_repeat = True
             pass_number = 1
             max_pass = 2
         elif kind == _END:
-            if pass_number == 1:
-                if expect_repeat:
-                    yield feature.event
-                    pass_number += 1
-                    index = saved + 1
-                    expect_repeat = False
-                    continue
-            elif pass_number < max_pass:
-                yield feature.event
+            if expect_repeat if pass_number == 1 else pass_number < max_pass:
                 expect_repeat = False
                 pass_number += 1
-                index = saved + 1
-                continue
+                following = saved + 1
         elif kind == _ENDING:
             wanted = pass_number if expect_repeat or pass_number > 1 else 1
             if wanted not in feature.numbers:
+                # Not this pass: skip to the bar line that closes the ending, and past it.
                 index += 1
                 while index < count and features[index].kind not in _SECTION_ENDS:
                     index += 1
-                if index < count and features[index].kind == _PART:
-                    continue
-                index += 1
+                if index < count and features[index].kind != _PART:
+                    index += 1
                 continue
             if max_pass < 4:
                 max_pass = pass_number + 1
         elif kind == _BOTH:
-            if pass_number > 1:
-                max_pass = 2
             if pass_number > 1 or not expect_repeat:
+                if pass_number > 1:
+                    max_pass = 2
                 expect_repeat = True
                 saved = index
                 pass_number = 1
             else:
-                yield feature.event
-                index = saved + 1
                 pass_number += 1
-                continue
+                following = saved + 1
         if feature.event is not None:
             yield feature.event
-        index += 1
+        index = following
