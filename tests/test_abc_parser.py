@@ -591,3 +591,13 @@ def test_a_bar_line_that_abc2midi_reads_as_two_comes_out_once():
     played = play_order(parse_tunes("X:1\nL:1/4\nK:C\n|:CD:|:|EF|\n")[0])
     assert [event.text if isinstance(event, Bar) else event.pitch for event in played if isinstance(event, (Bar, Note))] == [
         "|:", 60, 62, ":|:|", 60, 62, ":|:|", 64, 65, "|"]
+
+
+def test_a_tempo_in_words_alone_is_no_error_but_a_broken_number_is():
+    parser = AbcStreamParser()
+    events = parser.feed_text('X:1\nQ:"Allegro"\nK:C\n')
+    assert parser.state.tempo is None and not any(isinstance(event, Diagnostic) for event in events)
+    events = parser.feed_text("Q:1/4=fast\n")
+    assert any(isinstance(event, Diagnostic) for event in events)
+    parser.feed_text('Q:"Allegro" 1/4=132\n')
+    assert (parser.state.tempo.beat, parser.state.tempo.bpm) == (F(1, 4), 132)

@@ -410,7 +410,8 @@ class AbcStreamParser:
         elif name == "Q":
             tempo = parse_tempo(value, self._unit)
             if tempo is None:
-                self._diagnose(f"unreadable tempo {value!r}")
+                if any(char.isdigit() for char in value):  # Q:"Allegro" alone names no number
+                    self._diagnose(f"unreadable tempo {value!r}")
                 return
             self._tempo = tempo
 
