@@ -216,6 +216,49 @@ def test_the_corpus_reads_without_diagnostics_except_where_the_text_is_broken(no
     assert found == KNOWN_DIAGNOSTICS
 
 
+# Notation the corpus hardly uses, each checked against abc2midi the same way:
+# modes, double accidentals, explicit key signatures, tuplets (p:q:r in simple
+# and compound time, broken rhythm of every depth, whole-bar rests, chords with
+# lengths, inline and mid-tune fields, octave marks, ties across bar lines,
+# endings, a header part order, and the metres C and C|.
+FEATURE_TUNES = [
+    "M:6/8\nL:1/8\nK:Ador\nA2B c2d|e2f g2a|^g2=g _b2b|",
+    "M:4/4\nL:1/8\nK:Bbm\nB,CDE FGAB|c2 d2 e2 f2|",
+    "M:4/4\nL:1/8\nK:F#m\nFGAB cdef|^^F __B =c2 z4|",
+    "M:3/4\nL:1/4\nK:Emix\nE F G|A B c|d e f|",
+    "M:4/4\nL:1/8\nK:Dphr\nDEFG ABcd|",
+    "M:4/4\nL:1/8\nK:D exp ^g\nFGAB cdef|",
+    "M:2/4\nK:C\nCDEF GABc|c2 B2 A2 G2|",
+    "M:4/4\nL:1/8\nK:C\n(3CDE (3FGA B2 c2|(3:2:4CDEF (5GABcd z2|",
+    "M:6/8\nL:1/8\nK:C\n(5CDEFG A|(4ABcd c|(2AB c3|",
+    "M:4/4\nL:1/8\nK:C\nA>B c>>d e<f g<<a|",
+    "M:4/4\nL:1/4\nK:C\nZ2|CDEF|Z|GABc|",
+    "M:4/4\nL:1/8\nK:C\nC2 z2 x2 D2|[CEG]2 [DFA]2 [E2G2B2] z2|",
+    "M:4/4\nL:1/8\nK:C\nF2 [K:G] F2 [L:1/4] F F|[M:3/4] F F F|\nK:D\nc2 C2 d2|",
+    "M:4/4\nL:1/8\nK:C\nC,D,E,F, G,A,B,C|c'd'e'f' g'a'b'c''|",
+    "M:4/4\nL:1/8\nK:C\n^F2-F2 F4|^F4-|F4 F4|",
+    "M:4/4\nL:1/8\nK:C\nC4- C4|C2-C2 D4-|D8|",
+    "M:3/4\nL:1/8\nK:G\n|:GA Bc d2|[1 e2 d2 c2:|[2 e2 f2 g2||\n|:g2 f2 e2|[1 d6:|[2 G6|]",
+    "P:ABA\nM:2/4\nL:1/8\nK:C\nP:A\nCD EF:|\nP:B\nGA Bc|",
+    "M:4/4\nL:1/8\nK:C\nC/D/E/F/ G//A//B//c// d3/2e/ f/g3/|",
+    "M:C\nK:C\nCDEF GABc|",
+    "M:C|\nK:C\nCDEF GABc|",
+]
+
+
+def test_notation_beyond_the_corpus_plays_as_abc2midi_plays_it(abc2midi):
+    text = "\n\n".join(f"X:{number}\nT:feature {number}\n{body}\n" for number, body in enumerate(FEATURE_TUNES, 1))
+    references = render_tunes_with_abc2midi(reference_input(text))
+    differences = []
+    for number, events in enumerate(parse_tunes(text), 1):
+        tune = Tune("features", number, FEATURE_TUNES[number - 1], timeline(play_order(events)), [], references[number])
+        ours, theirs = melodies(tune)
+        index = first_difference(ours, theirs)
+        if index is not None:
+            differences.append(describe(tune, ours, theirs, index))
+    assert differences == []
+
+
 # ------------------------------------------------------------------- chords
 
 # Quality spellings abc2midi does not know; it plays a major triad for them.
