@@ -54,12 +54,12 @@ _define("m11", (0, 3, 7, 10, 14, 17))
 _define("13", (0, 4, 7, 10, 14, 21))
 
 
-def read_quoted(text: str) -> ChordSymbol | Annotation | None:
-    """What a quoted string is: a chord symbol, an annotation, or (None) a chord we cannot name.
+def read_quoted(text: str) -> ChordSymbol | Annotation:
+    """What a quoted string is: a chord symbol or an annotation.
 
     Placement prefixes ^ _ < > @ make an annotation; so does text that does
-    not start with a note letter A-G or that has a space in it. A chord in round brackets, "(E7)",
-    is an optional chord and is read as the chord.
+    not start with a note letter A-G or that has a space in it. A chord in
+    round brackets, "(E7)", is an optional chord and is read as the chord.
     """
     if text and text[0] in _PLACEMENTS:
         return Annotation(text[1:], text[0])

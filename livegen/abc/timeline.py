@@ -39,7 +39,7 @@ class TimedBar:
 
 
 def timeline(events: Iterable[Event]) -> list[TimedNote | TimedChordSymbol | TimedBar]:
-    """Give each played note and chord symbol its onset; join tied notes.
+    """Give each played note, chord symbol and bar line its onset; join tied notes.
 
     Feed it the output of ``play_order``. Grace notes sit at the onset of
     the note they ornament and take no time.
