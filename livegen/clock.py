@@ -1,0 +1,215 @@
+"""Clocks: where a beat falls in time.monotonic() seconds.
+
+The player places music in beats (quarter notes); the output thread sends at
+monotonic times. A clock maps one to the other, from its own tempo
+(InternalClock) or by following the DAW's MIDI clock (MidiClockFollower).
+
+Both answer None while stopped: a stopped transport reaches no beat at any
+time, so the player holds its notes until the clock runs. Readers never take a
+lock: each clock publishes its current mapping as one immutable line, replaced
+whole, so the player thread can ask while another thread changes tempo or
+feeds clock ticks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import mido
+import numpy as np
+
+TICKS_PER_BEAT = 24  # MIDI clock: 24 per quarter note
+TICKS_PER_SIXTEENTH = 6  # the song position pointer counts sixteenths
+FIT_TICKS = 24  # ticks in the tempo fit: one beat averages out jitter and still follows a tempo change within a beat
+MAX_TICK_GAP_S = 0.25  # a longer silence (under 10 BPM) means the clock paused: restart the fit
+OUTLIER_FACTOR = 4.0  # a tick further off the fitted line than this many robust deviations is ignored
+MIN_OUTLIER_S = 0.0005  # ... and never one closer than this (sub-millisecond jitter is normal)
+TEMPO_RANGE_BPM = (10.0, 1000.0)  # estimates outside this are noise, not tempo
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the player needs from a clock."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def tempo_bpm(self) -> float: ...
+
+    def time_of(self, beat: float) -> float | None:
+        """Monotonic time at which `beat` falls; None while stopped."""
+
+    def beat_at(self, t: float) -> float | None:
+        """Beat position at monotonic time `t`; None while stopped."""
+
+
+class _Line(NamedTuple):
+    """A running transport: `beat` falls at `time`, and every beat lasts `seconds_per_beat`."""
+
+    beat: float
+    time: float
+    seconds_per_beat: float
+
+    def time_of(self, beat: float) -> float:
+        return self.time + (float(beat) - self.beat) * self.seconds_per_beat
+
+    def beat_at(self, t: float) -> float:
+        return self.beat + (t - self.time) / self.seconds_per_beat
+
+
+class _LineClock:
+    """The reading half both clocks share: everything follows from the published line."""
+
+    _line: _Line | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._line is not None
+
+    def time_of(self, beat: float) -> float | None:
+        line = self._line
+        return None if line is None else line.time_of(beat)
+
+    def beat_at(self, t: float) -> float | None:
+        line = self._line
+        return None if line is None else line.beat_at(t)
+
+
+class InternalClock(_LineClock):
+    """A clock at a tempo livegen sets itself; created stopped."""
+
+    def __init__(self, tempo_bpm: float = 120.0):
+        self._tempo_bpm = _checked_tempo(tempo_bpm)
+        self._write = threading.Lock()
+
+    @property
+    def tempo_bpm(self) -> float:
+        return self._tempo_bpm
+
+    def start(self, beat: float = 0.0, at: float | None = None) -> None:
+        """Run, with `beat` falling at monotonic time `at` (default: now; a little later gives the player a head start)."""
+        with self._write:
+            self._line = _Line(float(beat), time.monotonic() if at is None else at, 60.0 / self._tempo_bpm)
+
+    def stop(self) -> None:
+        with self._write:
+            self._line = None
+
+    def set_tempo(self, tempo_bpm: float) -> None:
+        """Change tempo from the current beat on: no beat already passed moves, and time never jumps."""
+        with self._write:
+            self._tempo_bpm = _checked_tempo(tempo_bpm)
+            line = self._line
+            if line is not None:
+                now = time.monotonic()
+                self._line = _Line(line.beat_at(now), now, 60.0 / self._tempo_bpm)
+
+
+class MidiClockFollower(_LineClock):
+    """Follows a DAW's MIDI clock: feed it every realtime message with its arrival time.
+
+    Tempo comes from a straight-line fit of tick arrival times over the last
+    beat (ticks far off the line are left out), so jitter in delivery averages
+    out rather than wobbling the tempo. Ticks count for tempo even while the
+    transport is stopped (many DAWs send clock all the time).
+
+    Position follows the MIDI rules: after Start the next tick is beat 0; after
+    Continue the next tick is where the transport was, or where a song position
+    pointer (in sixteenths: beat = pointer / 4) put it. From the first tick
+    after Start or Continue until Stop, time_of() predicts from the fitted line
+    through the latest tick; before that first tick, and while stopped, it is
+    None. Until three ticks have come, the tempo is the one given (or learnt
+    before).
+    """
+
+    def __init__(self, tempo_bpm: float = 120.0):
+        self._seconds_per_tick = 60.0 / _checked_tempo(tempo_bpm) / TICKS_PER_BEAT
+        self._ticks: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)  # (tick count, arrival)
+        self._tick_count = 0
+        self._playing = False
+        self._next_position = 0  # in ticks: where the next tick lands while playing
+        self._write = threading.Lock()
+
+    @property
+    def tempo_bpm(self) -> float:
+        return 60.0 / (self._seconds_per_tick * TICKS_PER_BEAT)
+
+    def feed(self, message: mido.Message, arrival: float) -> None:
+        """Take one message and when it arrived (monotonic seconds); messages that aren't transport are ignored."""
+        with self._write:
+            if message.type == "clock":
+                self._tick(arrival)
+            elif message.type == "start":
+                self._relocate(0, playing=True)
+            elif message.type == "continue":
+                self._relocate(self._next_position, playing=True)
+            elif message.type == "stop":
+                self._relocate(self._next_position, playing=False)
+            elif message.type == "songpos":
+                self._relocate(message.pos * TICKS_PER_SIXTEENTH, playing=self._playing)
+
+    @property
+    def running(self) -> bool:
+        """Whether the transport plays (from Start or Continue until Stop), even before time_of() can answer."""
+        return self._playing
+
+    def _relocate(self, position: int, playing: bool) -> None:
+        """Until the next tick says when `position` is, the transport's place in time is unknown.
+
+        A DAW may restart its clock's phase with its transport, so the fit
+        starts afresh (keeping the tempo it found) whenever the transport moves.
+        """
+        self._next_position = position
+        self._playing = playing
+        self._line = None
+        if playing:
+            self._ticks.clear()
+
+    def _tick(self, arrival: float) -> None:
+        if self._ticks and arrival - self._ticks[-1][1] > MAX_TICK_GAP_S:
+            self._ticks.clear()
+        self._tick_count += 1
+        self._ticks.append((self._tick_count, arrival))
+        tick_time = self._fit()
+        if self._playing:
+            self._line = _Line(self._next_position / TICKS_PER_BEAT, tick_time, self._seconds_per_tick * TICKS_PER_BEAT)
+            self._next_position += 1
+
+    def _fit(self) -> float:
+        """Update the tempo from the recent ticks; return the fitted time of the latest one."""
+        counts, arrivals = (np.array(column, dtype=float) for column in zip(*self._ticks))
+        if len(counts) < 3:  # one interval says too little through jitter: keep the tempo known so far
+            return float(arrivals[-1])
+        ticks_ago = counts - counts[-1]  # fit around the latest tick: its fitted time is the intercept
+        slope, latest = _fit_line(ticks_ago, arrivals)
+        residuals = arrivals - (latest + slope * ticks_ago)
+        spread = 1.4826 * np.median(np.abs(residuals))  # a standard deviation that ignores outliers
+        keep = np.abs(residuals) <= max(OUTLIER_FACTOR * spread, MIN_OUTLIER_S)
+        if keep.sum() >= 3 and not keep.all():
+            slope, latest = _fit_line(ticks_ago[keep], arrivals[keep])
+        self._accept(slope)
+        return float(latest)
+
+    def _accept(self, seconds_per_tick: float) -> None:
+        low, high = TEMPO_RANGE_BPM
+        if 60.0 / high <= seconds_per_tick * TICKS_PER_BEAT <= 60.0 / low:
+            self._seconds_per_tick = float(seconds_per_tick)
+
+
+def _fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope and value at x = 0 (np.polyfit does the same, ten times slower)."""
+    x_mean, y_mean = x.mean(), y.mean()
+    dx = x - x_mean
+    slope = float(np.dot(dx, y - y_mean) / np.dot(dx, dx))
+    return slope, float(y_mean - slope * x_mean)
+
+
+def _checked_tempo(tempo_bpm: float) -> float:
+    low, high = TEMPO_RANGE_BPM
+    if not low <= tempo_bpm <= high:
+        raise ValueError(f"tempo {tempo_bpm} BPM is outside {low:g}-{high:g}")
+    return float(tempo_bpm)
