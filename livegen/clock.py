@@ -91,7 +91,7 @@ class InternalClock(_LineClock):
         return self._tempo_bpm
 
     def start(self, beat: float = 0.0, at: float | None = None) -> None:
-        """Run, with `beat` falling at monotonic time `at` (default: now; a little later gives the player a head start)."""
+        """Run, with `beat` falling at monotonic time `at` (default: now; later gives the player a head start)."""
         with self._write:
             self._line = _Line(float(beat), time.monotonic() if at is None else at, 60.0 / self._tempo_bpm)
 

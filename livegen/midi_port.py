@@ -97,7 +97,7 @@ def open_output(name: str, backend: str = "auto") -> OutputPort:
             else:
                 port = ports.open_output(name, virtual=True, client_name=name)
         except Exception as error:  # rtmidi raises several types, all meaning the same to the user
-            raise LivegenError(_open_failure(name, backend, error)) from None
+            raise LivegenError(_open_failure(f"MIDI port {name!r} on {backend}", backend, error)) from None
         return OutputPort(port, backend, existing is not None)
 
 
@@ -112,7 +112,7 @@ def open_input(name: str, callback: MessageCallback, backend: str = "auto") -> M
         try:
             midi_in = rtmidi.MidiIn(_api_id(backend), name, queue_size_limit=4096)
         except Exception as error:
-            raise LivegenError(_open_failure(name, backend, error)) from None
+            raise LivegenError(_open_failure(f"MIDI port {name!r} on {backend}", backend, error)) from None
         try:
             sources = midi_in.get_ports()
             existing = _find_port(name, sources, backend)
@@ -121,12 +121,11 @@ def open_input(name: str, callback: MessageCallback, backend: str = "auto") -> M
                 midi_in.open_virtual_port(name)
             else:
                 midi_in.open_port(sources.index(existing))
-        except LivegenError:
-            midi_in.delete()
-            raise
         except Exception as error:
             midi_in.delete()
-            raise LivegenError(_open_failure(name, backend, error)) from None
+            if isinstance(error, LivegenError):
+                raise
+            raise LivegenError(_open_failure(f"MIDI port {name!r} on {backend}", backend, error)) from None
         midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
         return MidiInput(midi_in, existing or name, backend, callback)
 
@@ -325,12 +324,12 @@ def _problem(backend: str) -> str | None:
     with _client_guard():
         try:
             probe = rtmidi.MidiOut(_api_id(backend))
-        except Exception:
+        except Exception as error:
             if backend == "jack":
                 server = os.environ.get("JACK_DEFAULT_SERVER")
                 running = f"no JACK server named {server!r} is running" if server else "no JACK server is running"
                 return f"{running}: {HOW_TO_ENABLE['jack']}"
-            return f"{backend} MIDI could not be opened: {HOW_TO_ENABLE[backend]}"
+            return _open_failure(f"{backend} MIDI", backend, error)
         probe.delete()
     return None
 
@@ -347,7 +346,8 @@ def _find_port(name: str, available: list[str], backend: str) -> str | None:
 
 
 def _short_names(port: str) -> set[str]:
-    """Names a user may give for a port: without ALSA's "128:0" numbers or rtmidi's Windows index, or one side of "client:port"."""
+    """Names a user may give for a port: without ALSA's "128:0" numbers or rtmidi's Windows index,
+    or one side of "client:port"."""
     bare = re.sub(r" \d+:\d+$", "", port)
     names = {bare, re.sub(r" \d+$", "", bare)}
     if ":" in bare:
@@ -366,9 +366,9 @@ def _refuse_new_port(name: str, backend: str, taken_by: list[str]) -> None:
                            f"(another livegen running?): choose another port name")
 
 
-def _open_failure(name: str, backend: str, error: Exception) -> str:
+def _open_failure(what: str, backend: str, error: Exception) -> str:
     reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"could not open MIDI port {name!r} on {backend} ({reason}): {HOW_TO_ENABLE[backend]}"
+    return f"could not open {what} ({reason}): {HOW_TO_ENABLE[backend]}"
 
 
 def _api_id(backend: str) -> int:

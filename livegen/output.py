@@ -140,7 +140,11 @@ class OutputThread:
         self._wake()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Panic, close the port and stop the thread. Safe in a signal handler, like panic()."""
+        """Panic, close the port and stop the thread; waits for it at most `timeout` seconds.
+
+        Safe in a signal handler, like panic(); but if the handler interrupted
+        schedule(), the thread can only finish once the handler returns.
+        """
         self._stopping = True
         self._wake()
         thread = self._thread

@@ -155,7 +155,7 @@ def jack_server(monkeypatch):
 
 @pytest.fixture
 def midi_reader(jack_server):
-    """make_reader(source=None, name=None): a MidiReader on the test's server, connected to JACK port `source` if given."""
+    """make_reader(source=None, name=None): a MidiReader on the test's server, connected to port `source` if given."""
     readers = []
 
     def make_reader(source: str | None = None, name: str | None = None) -> MidiReader:

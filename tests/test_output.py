@@ -233,8 +233,9 @@ def test_notes_arrive_in_order_and_on_time(jack_server, midi_reader):
         received = reader.wait_for_count(20)
     assert [record.message for record in received] == [note_on(40 + i) for i in range(20)]
     errors = [record.arrival - at for record, at in zip(received, times)]
-    assert statistics.median(abs(error) for error in errors) < 0.003
-    assert max(abs(error) for error in errors) < 0.025
+    assert min(errors) > -0.001  # never early (sending everything at once would be)
+    assert statistics.median(errors) < 0.005
+    assert max(errors) < 0.1  # loose: the machine running the tests may be busy
 
 
 def test_note_off_before_note_on_through_jack(jack_server, midi_reader):

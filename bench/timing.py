@@ -1,0 +1,152 @@
+"""Note timing through a real JACK port, against the schedule, while the model generates.
+
+    python bench/timing.py                    # 20 s of sixteenths at 180 BPM, model stepping meanwhile
+    python bench/timing.py --seconds 60 --no-load --ordinary-jack
+
+Starts a private JACK server (dummy driver, sync mode, 32 frames at 48 kHz,
+real-time scheduling as a DAW's JACK server has: on a busy machine an ordinary
+dummy server is itself late by tens of milliseconds, whatever livegen does),
+plays sixteenth notes through livegen's output thread into a virtual port,
+scheduling one beat ahead from an InternalClock as the daemon does, reads them
+back with a second JACK client and prints p50/p99/max of |received -
+scheduled|. Meanwhile a background thread steps the shipped ONNX model and
+samples each next character, as fast as it can. Budget: p99 <= 1 ms.
+
+JACK hands MIDI to its clients once per period, so a message arrives at the
+start of the period after it was sent: 0 to 0.67 ms late by quantisation
+alone, before any lateness of the sender. Needs pytest (the reader and server
+come from tests/jack_harness.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import mido
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from jack_harness import PERIOD_S, JackServer, MidiReader  # noqa: E402
+
+from livegen.clock import InternalClock  # noqa: E402
+from livegen.midi_port import open_output  # noqa: E402
+from livegen.model_file import LOGITS_OUTPUT, TOKEN_INPUT, load_model, next_state_names, state_names  # noqa: E402
+from livegen.output import OutputThread  # noqa: E402
+
+PORT = "LiveGen Bench"
+WARM_UP_BEATS = 4  # not measured: the reader pins its arrival clock on the first messages
+LOOKAHEAD_BEATS = 1.0
+BUDGET_P99_MS = 1.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to measure")
+    parser.add_argument("--bpm", type=float, default=180.0, help="tempo of the sixteenth notes")
+    parser.add_argument("--no-load", action="store_true", help="don't step the model in the background")
+    parser.add_argument("--ordinary-jack", action="store_true",
+                        help="run jackd without real-time scheduling (-r), as the tests do")
+    options = parser.parse_args()
+
+    server = JackServer(f"livegen-bench-{os.getpid()}", realtime=not options.ordinary_jack)
+    os.environ["JACK_DEFAULT_SERVER"] = server.name
+    server.start()
+    stop_load = threading.Event()
+    load = None if options.no_load else ModelLoad(stop_load)
+    try:
+        if load:
+            load.start()
+        with OutputThread(lambda: open_output(PORT, backend="jack")) as output:
+            reader = MidiReader("bench-reader")
+            server.connect(f"{PORT}:{PORT}", reader.port)
+            schedule = play(output, options.bpm, options.seconds)
+            received = reader.wait_for_count(len(schedule), timeout=10)
+            stats = output.stats()
+            reader.close()
+    finally:
+        stop_load.set()
+        if load and load.is_alive():
+            load.join()
+        server.stop()
+    report(options, server, schedule, received, stats, load)
+    return 0
+
+
+class ModelLoad(threading.Thread):
+    """Steps the shipped model and samples from it, nonstop: the daemon's generation thread at full tilt."""
+
+    def __init__(self, stop: threading.Event):
+        super().__init__(name="model-load", daemon=True)
+        self.stop = stop
+        self.steps = 0
+        self.seconds = 0.0
+        self.model = load_model()
+
+    def run(self) -> None:
+        model, rng = self.model, np.random.default_rng(0)
+        outputs = [LOGITS_OUTPUT, *next_state_names(model.layers)]
+        zeros = {name: np.zeros((1, model.units), np.float32) for name in state_names(model.layers)}
+        feeds = {TOKEN_INPUT: np.zeros(1, np.int64), **zeros}
+        started = time.perf_counter()
+        while not self.stop.is_set():
+            logits, *state = model.session.run(outputs, feeds)
+            probabilities = np.exp(logits[0] - logits[0].max())
+            token = rng.choice(len(probabilities), p=probabilities / probabilities.sum())
+            feeds = {TOKEN_INPUT: np.array([token], np.int64), **dict(zip(state_names(model.layers), state))}
+            self.steps += 1
+            if self.steps % 2000 == 0:
+                feeds.update(zeros)  # a new tune now and then, as the daemon does
+        self.seconds = time.perf_counter() - started
+
+
+def play(output: OutputThread, bpm: float, seconds: float) -> list[tuple[float, mido.Message]]:
+    """Schedule sixteenths (each held for half its length) one beat ahead; return them all, in order."""
+    clock = InternalClock(bpm)
+    clock.start(at=time.monotonic() + 0.2)
+    sixteenths = WARM_UP_BEATS * 4 + int(seconds * bpm / 60 * 4)
+    scheduled = []
+    for i in range(sixteenths):
+        beat = i / 4
+        while clock.beat_at(time.monotonic()) < beat - LOOKAHEAD_BEATS:
+            time.sleep(0.01)  # the player's pace, not synchronisation
+        note = 48 + i % 25
+        on, off = (mido.Message("note_on", note=note, velocity=100), mido.Message("note_off", note=note))
+        for message, at in ((on, clock.time_of(beat)), (off, clock.time_of(beat + 1 / 8))):
+            output.schedule(message, at)
+            scheduled.append((at, message))
+    return scheduled
+
+
+def report(options, server, schedule, received, stats, load) -> None:
+    warm_up = WARM_UP_BEATS * 4 * 2
+    schedule, received = schedule[warm_up:], received[warm_up:]
+    if [record.message for record in received] != [message for _, message in schedule]:
+        print("received messages differ from the schedule (lost or reordered)", file=sys.stderr)
+    errors_ms = np.array([(record.arrival - at) * 1000 for record, (at, _) in zip(received, schedule)])
+    magnitude = np.abs(errors_ms)
+    p50, p99, worst = np.percentile(magnitude, 50), np.percentile(magnitude, 99), magnitude.max()
+    print(f"livegen note timing, {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, {os.cpu_count()} CPUs, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"  {len(schedule)} messages ({options.seconds:g} s of sixteenths at {options.bpm:g} BPM) through a "
+          f"JACK port; jackd {'-R' if server.realtime else '-r'} -S, period {PERIOD_S * 1000:.2f} ms")
+    if load:
+        print(f"  background: model stepping + sampling, {load.steps / max(load.seconds, 1e-9):,.0f} steps/s "
+              f"({load.model.layers} x LSTM({load.model.units}))")
+    else:
+        print("  background: none")
+    print(f"  output thread: {'real-time (SCHED_FIFO)' if stats.realtime else 'ordinary scheduling'}, "
+          f"{stats.late} sends more than 1 ms late (worst {stats.worst_late_s * 1000:.2f} ms)")
+    print(f"  |received - scheduled|: p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {worst:.3f} ms "
+          f"(signed: mean {errors_ms.mean():+.3f}, min {errors_ms.min():+.3f} ms)")
+    print(f"  budget p99 <= {BUDGET_P99_MS:g} ms: {'met' if p99 <= BUDGET_P99_MS else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
