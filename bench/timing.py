@@ -38,7 +38,7 @@ from jack_harness import PERIOD_S, JackServer, MidiReader  # noqa: E402
 from livegen.clock import InternalClock  # noqa: E402
 from livegen.midi_port import open_output  # noqa: E402
 from livegen.model_file import LOGITS_OUTPUT, TOKEN_INPUT, load_model, next_state_names, state_names  # noqa: E402
-from livegen.output import OutputThread  # noqa: E402
+from livegen.output import OutputThread, promote_current_thread  # noqa: E402
 
 PORT = "LiveGen Bench"
 WARM_UP_BEATS = 4  # not measured: the reader pins its arrival clock on the first messages
@@ -51,6 +51,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to measure")
     parser.add_argument("--bpm", type=float, default=180.0, help="tempo of the sixteenth notes")
     parser.add_argument("--no-load", action="store_true", help="don't step the model in the background")
+    parser.add_argument("--promote-load", action="store_true",
+                        help="give the model thread real-time priority 1, as livegen.output.promote_current_thread "
+                        "advises for the daemon's generation thread")
     parser.add_argument("--ordinary-jack", action="store_true",
                         help="run jackd without real-time scheduling (-r), as the tests do")
     options = parser.parse_args()
@@ -59,7 +62,7 @@ def main() -> int:
     os.environ["JACK_DEFAULT_SERVER"] = server.name
     server.start()
     stop_load = threading.Event()
-    load = None if options.no_load else ModelLoad(stop_load)
+    load = None if options.no_load else ModelLoad(stop_load, options.promote_load)
     try:
         if load:
             load.start()
@@ -82,14 +85,18 @@ def main() -> int:
 class ModelLoad(threading.Thread):
     """Steps the shipped model and samples from it, nonstop: the daemon's generation thread at full tilt."""
 
-    def __init__(self, stop: threading.Event):
+    def __init__(self, stop: threading.Event, promote: bool):
         super().__init__(name="model-load", daemon=True)
         self.stop = stop
+        self.promote = promote
+        self.realtime = False
         self.steps = 0
         self.seconds = 0.0
         self.model = load_model()
 
     def run(self) -> None:
+        if self.promote:
+            self.realtime = promote_current_thread(1)
         model, rng = self.model, np.random.default_rng(0)
         outputs = [LOGITS_OUTPUT, *next_state_names(model.layers)]
         zeros = {name: np.zeros((1, model.units), np.float32) for name in state_names(model.layers)}
@@ -138,7 +145,8 @@ def report(options, server, schedule, received, stats, load) -> None:
           f"JACK port; jackd {'-R' if server.realtime else '-r'} -S, period {PERIOD_S * 1000:.2f} ms")
     if load:
         print(f"  background: model stepping + sampling, {load.steps / max(load.seconds, 1e-9):,.0f} steps/s "
-              f"({load.model.layers} x LSTM({load.model.units}))")
+              f"({load.model.layers} x LSTM({load.model.units})), in a thread with "
+              f"{'real-time priority 1' if load.realtime else 'ordinary scheduling'}")
     else:
         print("  background: none")
     print(f"  output thread: {'real-time (SCHED_FIFO)' if stats.realtime else 'ordinary scheduling'}, "

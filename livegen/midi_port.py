@@ -37,6 +37,7 @@ import mido
 import rtmidi
 
 from livegen.errors import LivegenError
+from livegen.output import promote_current_thread
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ ALSA_SEQUENCER = Path("/dev/snd/seq")
 JACK_SOCKET_DIR = Path("/dev/shm")
 INPUT_POLL_S = 0.001  # how often an input's thread collects messages; arrival times do not depend on it
 WATCH_INTERVAL_S = 0.1  # how often an input checks that its JACK server is still the one it joined
+INPUT_PRIORITY = 2  # real-time, below the output thread: arrival times are pinned by the promptest reads
 
 LOOPMIDI_URL = "https://www.tobias-erichsen.de/software/loopmidi.html"
 HOW_TO_ENABLE = {
@@ -248,6 +250,7 @@ class MidiInput(_Port):
         self._midi_in.delete()
 
     def _run(self) -> None:
+        promote_current_thread(INPUT_PRIORITY)
         arrivals = _ArrivalTimes()
         next_watch = 0.0
         while not self._stopping.wait(INPUT_POLL_S):

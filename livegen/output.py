@@ -11,7 +11,11 @@ thread waking to send must first get it from whichever thread is running
 Python) and a busy machine. The thread asks for real-time scheduling where the
 OS permits it, and start() lowers the interpreter's GIL switch interval for the
 whole process to SWITCH_INTERVAL_S, so that the output thread waits at most
-that long for the GIL instead of the default 5 ms.
+that long for the GIL instead of the default 5 ms. That bound fails when the
+thread holding the GIL is itself preempted by other work on the machine: then
+the output thread waits as long as that thread does (tens of milliseconds on a
+loaded machine). promote_current_thread() in the daemon's other busy threads
+prevents that.
 """
 
 from __future__ import annotations
@@ -172,7 +176,7 @@ class OutputThread:
                 self._cond.release()
 
     def _run(self) -> None:
-        self._realtime = _make_current_thread_punctual()
+        self._realtime = promote_current_thread()
         next_watch = 0.0
         try:
             while not self._stopping:
@@ -303,11 +307,17 @@ def _is_note_off(message: mido.Message) -> bool:
     return message.type == "note_off" or (message.type == "note_on" and message.velocity == 0)
 
 
-def _make_current_thread_punctual() -> bool:
-    """Real-time scheduling where the OS permits it (root, or an rtprio limit); else, on Linux, the
-    finest timer slack, so sleeps end when asked rather than up to 50 us later. True if real-time."""
+def promote_current_thread(priority: int = REALTIME_PRIORITY) -> bool:
+    """Give the calling thread real-time scheduling (SCHED_FIFO at `priority`) where the OS permits it
+    (root, or an rtprio limit); else, on Linux, the finest timer slack, so its sleeps end when asked
+    rather than up to 50 us later. Returns whether it is real-time now.
+
+    The daemon should call this (with priority 1) in every thread that runs Python often, the
+    generation thread above all: a thread that the OS preempts while it holds the GIL holds up the
+    output thread too, for as long as the OS keeps it waiting.
+    """
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))  # 0: this thread, on Linux
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: this thread, on Linux
         return True
     except (AttributeError, OSError):  # no such call on macOS and Windows; not permitted
         pass

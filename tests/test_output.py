@@ -7,6 +7,7 @@ budget (p99 <= 1 ms) is checked by bench/timing.py, not here.
 
 from __future__ import annotations
 
+import os
 import signal
 import statistics
 import threading
@@ -16,7 +17,7 @@ import mido
 import pytest
 
 from livegen.midi_port import open_output
-from livegen.output import ALL_NOTES_OFF, OutputThread, PortState
+from livegen.output import ALL_NOTES_OFF, OutputThread, PortState, promote_current_thread
 
 
 def note_on(note: int, channel: int = 0, velocity: int = 100) -> mido.Message:
@@ -219,6 +220,21 @@ def test_a_port_that_vanishes_without_an_error_is_noticed(system, output):
     system.ports[0].present = False
     system.wait(lambda: system.states[-2:] == [PortState.LOST, PortState.OPEN])
     assert system.ports[0].closed and len(system.ports) == 2
+
+
+def test_promoting_a_thread_gives_it_real_time_scheduling_where_permitted():
+    result = {}
+
+    def promote():
+        result["realtime"] = promote_current_thread(1)
+        result["policy"] = os.sched_getscheduler(0) if hasattr(os, "sched_getscheduler") else None
+
+    thread = threading.Thread(target=promote)
+    thread.start()
+    thread.join()
+    assert result["realtime"] == (result["policy"] == getattr(os, "SCHED_FIFO", object()))
+    if hasattr(os, "sched_getscheduler"):
+        assert os.sched_getscheduler(0) != os.SCHED_FIFO  # only the calling thread changed
 
 
 # Through a real JACK port.
