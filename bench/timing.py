@@ -77,7 +77,7 @@ def main() -> int:
         stop_load.set()
         if load and load.is_alive():
             load.join()
-        server.stop()
+        server.close()
     report(options, server, schedule, received, stats, load)
     return 0
 

@@ -11,6 +11,7 @@ killed with SIGTERM stalls a sync-mode server for 5 s.
 
 from __future__ import annotations
 
+import glob
 import itertools
 import os
 import shutil
@@ -19,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import mido
@@ -31,6 +33,7 @@ SAMPLE_RATE = 48000
 PERIOD_FRAMES = 32
 PERIOD_S = PERIOD_FRAMES / SAMPLE_RATE
 START_TIMEOUT_S = 10.0
+JACK_SHM_DIR = Path("/dev/shm")
 _names = itertools.count()
 
 
@@ -74,6 +77,12 @@ class JackServer:
             self._process.kill()
             self._process.wait()
         self._process = None
+
+    def close(self) -> None:
+        """Stop, and remove the semaphores of clients that outlived a server stopped under them (jackd leaves them)."""
+        self.stop()
+        for leftover in JACK_SHM_DIR.glob(f"jack_sem.*_{glob.escape(self.name)}_*"):
+            leftover.unlink(missing_ok=True)
 
     def connect(self, source: str, destination: str) -> None:
         self._jack("jack_connect", source, destination)
@@ -150,7 +159,7 @@ def jack_server(monkeypatch):
     monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
     server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
