@@ -7,6 +7,7 @@ beats (quarter notes) from the start of the tune, as exact fractions.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -42,30 +43,36 @@ class PerformedNote:
 
 
 def arrange(items: list, settings: ArrangementSettings = ArrangementSettings()) -> list[PerformedNote]:
-    """Melody notes with accents, and each chord symbol held until the next one (or the end)."""
-    bars = [item for item in items if isinstance(item, TimedBar)]
-    melody = [item for item in items if isinstance(item, TimedNote)]
-    notes = [
+    """A whole tune: melody with accents, and each chord symbol held until the next one (or the end)."""
+    chords = [item for item in items if isinstance(item, TimedChordSymbol)]
+    end = max((note.onset + note.duration for note in items if isinstance(note, TimedNote)), default=Fraction(0))
+    voiced = [note for current, following in zip(chords, chords[1:] + [None])
+              for note in arrange_chord(current, following.onset if following else end, settings)]
+    return sorted(arrange_melody(items, settings) + voiced)
+
+
+def arrange_melody(items: list, settings: ArrangementSettings) -> list[PerformedNote]:
+    """The melody notes of timeline items, in order, transposed into range and accented."""
+    bars = [item.onset for item in items if isinstance(item, TimedBar)]
+    meters = {item.onset: item.meter for item in items if isinstance(item, TimedBar)}
+    return [
         PerformedNote(
             _beats(note.onset), _beats(note.duration), settings.melody_channel,
             fit_range(note.pitch + settings.transpose, settings.lowest, settings.highest),
-            _clamp_velocity(settings.velocity + accent(note.onset, bars, settings.accent)),
+            _clamp_velocity(settings.velocity + accent(note.onset, bars, meters, settings.accent)),
         )
-        for note in melody
-        if not note.grace and note.duration > 0
+        for note in items
+        if isinstance(note, TimedNote) and not note.grace and note.duration > 0
     ]
-    if settings.chord_channel is not None:
-        end = max((note.onset + note.duration for note in melody), default=Fraction(0))
-        chords = [item for item in items if isinstance(item, TimedChordSymbol)]
-        for current, following in zip(chords, chords[1:] + [None]):
-            until = following.onset if following is not None else end
-            if until > current.onset:
-                notes += [
-                    PerformedNote(_beats(current.onset), _beats(until - current.onset), settings.chord_channel,
-                                  pitch + settings.transpose, settings.chord_velocity)
-                    for pitch in voice_chord(current.symbol, settings.bass)
-                ]
-    return sorted(notes)
+
+
+def arrange_chord(chord: TimedChordSymbol, until: Fraction, settings: ArrangementSettings) -> list[PerformedNote]:
+    """One chord symbol voiced and held from its onset until `until` (whole notes); none if chords are off."""
+    if settings.chord_channel is None or until <= chord.onset:
+        return []
+    return [PerformedNote(_beats(chord.onset), _beats(until - chord.onset), settings.chord_channel,
+                          pitch + settings.transpose, settings.chord_velocity)
+            for pitch in voice_chord(chord.symbol, settings.bass)]
 
 
 def voice_chord(symbol: ChordSymbol, bass: bool = True) -> list[int]:
@@ -82,22 +89,21 @@ def voice_chord(symbol: ChordSymbol, bass: bool = True) -> list[int]:
     return pitches
 
 
-def accent(onset: Fraction, bars: list[TimedBar], amount: int) -> int:
+def accent(onset: Fraction, bars: list[Fraction], meters: dict, amount: int) -> int:
     """Full accent on each downbeat, half on the bar's other strong beats (e.g. beat 4 of 6/8).
 
-    Before the first bar line (a pickup) the bar is counted back from it.
+    Bars are counted from the last bar line before the note, or from the
+    start of the tune: a note is placed only by what was written before it,
+    so the live player, which cannot wait for the next bar line, agrees.
     """
-    if not bars:
-        return 0
-    preceding = [bar for bar in bars if bar.onset <= onset]
-    bar = preceding[-1] if preceding else bars[0]
-    meter = bar.meter
-    if meter is None or not meter.bar_length or not meter.numerator:
-        return amount if preceding and onset == bar.onset else 0
-    start = bar.onset if preceding else bar.onset - meter.bar_length
+    index = bisect_right(bars, onset)
+    start = bars[index - 1] if index else Fraction(0)
+    meter = meters.get(start) if index else None
     position = onset - start
-    if position % meter.bar_length == 0:
+    if position == 0:
         return amount
+    if meter is None or not meter.numerator or not meter.bar_length:
+        return 0
     beats_per_bar = meter.numerator // 3 if meter.compound else meter.numerator
     strong = meter.bar_length / beats_per_bar * (1 if meter.compound or beats_per_bar < 4 else 2)
     return amount // 2 if position % strong == 0 else 0

@@ -4,7 +4,19 @@ A character is tried on a copy of the stream's parser and refused if it
 - makes the parser report a diagnostic (the ABC would be invalid),
 - overfills the bar its metre allows (a note too long, one note too many),
 - closes a bar of the wrong length (see BarTracker for the pickup rule),
-- ends the tune other than by a blank line after a bar line.
+- ends the tune other than by a blank line after a bar line,
+- writes a bar line or tuplet outside the usual forms (``|||:|`` and the like),
+  or a second empty bar in a row,
+- starts a new note, rest, chord, chord symbol or ornament in a bar that is
+  already full (only a bar line can follow), or starts a bar line where no
+  bar line could close the bar rightly,
+- writes a space or tie right after a space or tie (the way a stuck model
+  marks time without writing music),
+- makes a field, inline field or chord symbol longer than a few characters
+  that could no longer end without a diagnostic (the parser only judges it
+  at its end, and the model could write on forever),
+- starts a P: line in the header: a part order there would make the player
+  wait for the whole tune before it could play its first part.
 
 Only candidates the sampler actually draws are tried (rejection sampling:
 draw, test, and on refusal remove that character and draw again). That
@@ -14,12 +26,21 @@ character, instead of one per character of the vocabulary.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from livegen.abc import AbcStreamParser, Bar, Diagnostic, EndOfTune, Ending
+from livegen.abc import AbcStreamParser, Bar, Context, Diagnostic, EndOfTune, Ending
 
 PLAIN_BAR = "|"
+BAR_LINES = frozenset(("|", "||", "|]", "[|", "|:", ":|", "::", ":|:", ":||:", "||:", ":||"))
+_BAR_PREFIXES = frozenset(line[:end] for line in BAR_LINES for end in range(1, len(line) + 1))
+_TUPLET_PREFIX = re.compile(r"[2-9](:[1-9]?(:[1-9]?)?)?")
+ELEMENT_STARTS = frozenset('ABCDEFGabcdefgzxZX^_="(!~.HLMOPSTuv{')
+LENGTHENING = frozenset("0123456789<>")
+MARKING_TIME = frozenset(" -")
+TERMINATORS = {Context.FIELD: "\n", Context.INLINE_FIELD: "]", Context.QUOTE: '"'}
+FREE_PREFIX = 8  # room for "Ador", "Bm7b5", "1/4=120" before they must already read rightly
 
 
 @dataclass(frozen=True)
@@ -42,6 +63,8 @@ class BarTracker:
         self.bars: list[BarCheck] = []
         self._pickup_allowed = True
         self._pickup_length = Fraction(0)
+        self.previous_bar_empty = False
+        self.last_character = ""
 
     def judge(self, length: Fraction, bar_length: Fraction | None, text: str) -> bool:
         if bar_length is None or length == bar_length or length == 0:
@@ -55,7 +78,10 @@ class BarTracker:
     def feed(self, character: str) -> list:
         length, bar_length = self.parser.bar_filled(), self.parser.bar_length()
         events = self.parser.feed(character)
+        self.last_character = character
         for event in events:
+            if isinstance(event, Bar):
+                self.previous_bar_empty = length == 0
             if isinstance(event, Bar) and length == 0:
                 continue  # ":|" then "|:" on the next line: no bar between them
             if isinstance(event, Bar):
@@ -79,13 +105,53 @@ class AbcConstraints:
 
     def allows(self, character: str) -> bool:
         parser = self.bars.parser
+        if character == "P" and parser.in_header_line_start():
+            return False
+        if character in MARKING_TIME and self.bars.last_character in MARKING_TIME:
+            return False
         filled, bar_length = parser.bar_filled(), parser.bar_length()
+        full = bar_length is not None and filled >= bar_length
+        if full and character in ELEMENT_STARTS and parser.context in (Context.MUSIC, Context.NOTE):
+            return False
         trial = parser.clone()
         for event in trial.feed(character):
             if isinstance(event, Diagnostic):
                 return False
             if isinstance(event, EndOfTune) and (character != "\n" or filled > 0 or not self.bars.bars):
                 return False
-            if isinstance(event, Bar) and not self.bars.judge(filled, bar_length, event.text):
+            if isinstance(event, Bar) and not self._bar_allowed(event.text, filled, bar_length):
                 return False
-        return bar_length is None or trial.bar_filled() <= bar_length
+        token, context = trial.token_in_progress(), trial.context
+        if context is Context.BAR:
+            if token not in _BAR_PREFIXES and not token.isdigit():
+                return False
+            if parser.context is not Context.BAR and not self._bar_can_close(trial.bar_committed(), bar_length):
+                return False
+        if context is Context.TUPLET and token and not _TUPLET_PREFIX.fullmatch(token):
+            return False
+        if context in TERMINATORS and len(token) > FREE_PREFIX and not _ends_cleanly(trial, TERMINATORS[context]):
+            return False
+        if bar_length is None:
+            return True
+        # A note may be written longer than the bar has room for while its length can still
+        # shrink ("c" then "/2"); digits and broken rhythm only lengthen, so they must fit now.
+        if character in LENGTHENING:
+            return trial.bar_filled() <= bar_length
+        return trial.bar_committed() <= bar_length
+
+    def _bar_can_close(self, filled: Fraction, bar_length: Fraction | None) -> bool:
+        """Could some bar line close a bar this full: a plain one, or one closing a part?"""
+        if filled == 0 and self.bars.previous_bar_empty:
+            return False
+        return self.bars.judge(filled, bar_length, PLAIN_BAR) or self.bars.judge(filled, bar_length, "||")
+
+    def _bar_allowed(self, text: str, filled: Fraction, bar_length: Fraction | None) -> bool:
+        if text not in BAR_LINES:
+            return False
+        if filled == 0 and self.bars.previous_bar_empty:
+            return False
+        return self.bars.judge(filled, bar_length, text)
+
+
+def _ends_cleanly(trial: AbcStreamParser, terminator: str) -> bool:
+    return not any(isinstance(event, Diagnostic) for event in trial.clone().feed(terminator))

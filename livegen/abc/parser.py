@@ -190,6 +190,21 @@ class AbcStreamParser:
             tuplet_notes_left=self._tuplet_left,
         )
 
+    @property
+    def context(self) -> Context:
+        """state.context without building the whole ParserState."""
+        return _CONTEXTS[self._handler.__func__]
+
+    def bar_committed(self) -> Fraction:
+        """Time filled in the bar by completed elements only (state.bar_position)."""
+        return self._bar_position
+
+    def token_in_progress(self) -> str:
+        """The text so far of a bar line, ending, tuplet, field or quote being written; '' elsewhere."""
+        if self._handler.__func__ in _TOKEN_HANDLERS:
+            return self._text
+        return ""
+
     def bar_filled(self) -> Fraction:
         """bar_position + pending_length without building a whole ParserState (it runs per character)."""
         if self._kind == _NONE:
@@ -201,6 +216,10 @@ class AbcStreamParser:
         if self._in_header or self._meter is None:
             return None
         return self._meter.bar_length
+
+    def in_header_line_start(self) -> bool:
+        """At the first character of a header line (where a field letter goes)."""
+        return self._in_header and self._in_tune and self._handler.__func__ is AbcStreamParser._h_line_start
 
     def clone(self) -> "AbcStreamParser":
         """An independent copy in the same state: a sampler tries candidate characters on it."""
@@ -1006,3 +1025,4 @@ _CONTEXTS = {
     _P._h_quote: Context.QUOTE,
     _P._h_decoration: Context.DECORATION,
 }
+_TOKEN_HANDLERS = frozenset((_P._h_bar, _P._h_ending, _P._h_tuplet, _P._h_field, _P._h_inline_field, _P._h_quote))
