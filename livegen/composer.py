@@ -113,11 +113,14 @@ class TuneComposer:
         forced = self.forced_character()
         if forced is not None:
             return forced
-        weights = probabilities.astype(np.float64, copy=True)
-        while weights.sum() > 0:
+        weights = np.nan_to_num(probabilities.astype(np.float64), nan=0.0)
+        for _ in range(len(weights)):  # each refusal removes one candidate
             cumulative = np.cumsum(weights)
-            index = min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")),
-                        len(weights) - 1)
+            if not cumulative[-1] > 0:
+                break
+            index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+            if index >= len(weights) or weights[index] == 0:  # rounding at the top end
+                index = int(np.flatnonzero(weights)[-1])
             character = self.vocabulary.characters[index]
             if self.constraints is None or self.constraints.allows(character):
                 return character

@@ -7,14 +7,20 @@ A character is tried on a copy of the stream's parser and refused if it
 - ends the tune other than by a blank line after a bar line,
 - writes a bar line or tuplet outside the usual forms (``|||:|`` and the like),
   or a second empty bar in a row,
-- starts a new note, rest, chord, chord symbol or ornament in a bar that is
+- starts a new note, rest, chord, chord symbol, ornament or bracket in a bar that is
   already full (only a bar line can follow), or starts a bar line where no
   bar line could close the bar rightly,
-- writes a space or tie right after a space or tie (the way a stuck model
+- starts a chord of notes ``[CEG]``: a melody line rarely has them (one tune
+  in twelve in the corpus), and a chord that cannot close inside the bar is
+  the commonest dead end a sampler meets,
+- writes a comment (the corpus the model learnt from has none, and text
+  after % is silent), or a space or tie right after a space or tie (the way a stuck model
   marks time without writing music),
-- makes a field, inline field or chord symbol longer than a few characters
-  that could no longer end without a diagnostic (the parser only judges it
-  at its end, and the model could write on forever),
+- writes a chord symbol that could not be finished as one, a chord ``[...]``
+  that could not be closed, a field the corpus does not use where it is
+  written, or a field value that is not the start of a readable one (the
+  parser only judges these at their end, and the model could write on
+  forever without a way out),
 - starts a P: line in the header: a part order there would make the player
   wait for the whole tune before it could play its first part.
 
@@ -31,16 +37,28 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from livegen.abc import AbcStreamParser, Bar, Context, Diagnostic, EndOfTune, Ending
+from livegen.abc.chord_symbols import is_chord_symbol_prefix
 
 PLAIN_BAR = "|"
 BAR_LINES = frozenset(("|", "||", "|]", "[|", "|:", ":|", "::", ":|:", ":||:", "||:", ":||"))
 _BAR_PREFIXES = frozenset(line[:end] for line in BAR_LINES for end in range(1, len(line) + 1))
 _TUPLET_PREFIX = re.compile(r"[2-9](:[1-9]?(:[1-9]?)?)?")
-ELEMENT_STARTS = frozenset('ABCDEFGabcdefgzxZX^_="(!~.HLMOPSTuv{')
+ELEMENT_STARTS = frozenset('ABCDEFGabcdefgzxZX^_="(!~.HLMOPSTuv{[')
 LENGTHENING = frozenset("0123456789<>")
 MARKING_TIME = frozenset(" -")
-TERMINATORS = {Context.FIELD: "\n", Context.INLINE_FIELD: "]", Context.QUOTE: '"'}
-FREE_PREFIX = 8  # room for "Ador", "Bm7b5", "1/4=120" before they must already read rightly
+HEADER_FIELDS = frozenset("XTRQMLK")
+BODY_FIELDS = frozenset("PKMLQ")  # the only fields the corpus writes inside a tune
+_MODES = ("major", "minor", "mixolydian", "dorian", "phrygian", "lydian", "locrian", "aeolian", "ionian")
+_MODE_PREFIXES = sorted({mode[:end] for mode in _MODES for end in range(1, len(mode) + 1)}, key=len, reverse=True)
+# Values that can still grow into a readable one, field by field; fields not listed are free text.
+FIELD_VALUE_PREFIX = {
+    "X": re.compile(r"\d{0,4}"),
+    "M": re.compile(r"C\|?|n(o(ne?)?)?|\d{0,2}(/\d{0,2})?"),
+    "L": re.compile(r"(1(/\d{0,2})?)?"),
+    "Q": re.compile(r"\d{0,3}|\d/\d{0,2}(=\d{0,3})?"),
+    "K": re.compile(r"([A-G][#b]?(" + "|".join(_MODE_PREFIXES) + r")?|n(o(ne?)?)?|HP?|Hp)?"),
+    "P": re.compile(r"[A-Z]?"),
+}
 
 
 @dataclass(frozen=True)
@@ -107,8 +125,10 @@ class AbcConstraints:
         parser = self.bars.parser
         if character == "P" and parser.in_header_line_start():
             return False
-        if character in MARKING_TIME and self.bars.last_character in MARKING_TIME:
+        if character == "%" or (character in MARKING_TIME and self.bars.last_character in MARKING_TIME):
             return False
+        if character == "[" and parser.bar_filled() > 0:
+            return False  # with chords refused, a bracket opens an ending or inline field: at a bar's start
         filled, bar_length = parser.bar_filled(), parser.bar_length()
         full = bar_length is not None and filled >= bar_length
         if full and character in ELEMENT_STARTS and parser.context in (Context.MUSIC, Context.NOTE):
@@ -129,12 +149,16 @@ class AbcConstraints:
                 return False
         if context is Context.TUPLET and token and not _TUPLET_PREFIX.fullmatch(token):
             return False
-        if context in TERMINATORS and len(token) > FREE_PREFIX and not _ends_cleanly(trial, TERMINATORS[context]):
+        if context in (Context.FIELD, Context.INLINE_FIELD) and not _field_could_be_read(trial, token):
+            return False
+        if context is Context.QUOTE and not is_chord_symbol_prefix(token):
             return False
         if bar_length is None:
             return True
         # A note may be written longer than the bar has room for while its length can still
         # shrink ("c" then "/2"); digits and broken rhythm only lengthen, so they must fit now.
+        if trial.in_chord:
+            return False
         if character in LENGTHENING:
             return trial.bar_filled() <= bar_length
         return trial.bar_committed() <= bar_length
@@ -153,5 +177,9 @@ class AbcConstraints:
         return self.bars.judge(filled, bar_length, text)
 
 
-def _ends_cleanly(trial: AbcStreamParser, terminator: str) -> bool:
-    return not any(isinstance(event, Diagnostic) for event in trial.clone().feed(terminator))
+def _field_could_be_read(trial: AbcStreamParser, value: str) -> bool:
+    allowed = HEADER_FIELDS if trial.in_header else BODY_FIELDS
+    if trial.field_name not in allowed:
+        return False
+    pattern = FIELD_VALUE_PREFIX.get(trial.field_name)
+    return pattern is None or pattern.fullmatch(value.strip()) is not None

@@ -104,3 +104,29 @@ def _pitch_class(text: str, letters: str, sharps: str) -> tuple[int | None, str]
         pitch_class += -1 if text[index] == "b" else 1
         index += 1
     return pitch_class % 12, text[index:]
+
+
+def is_chord_symbol_prefix(text: str) -> bool:
+    """Could text, written so far inside quotes, still become a chord symbol this module reads?
+
+    For a sampler that must not start a chord symbol it can never finish.
+    """
+    if not text:
+        return True
+    if text[0] not in _ROOT_LETTERS:
+        return False
+    rests = [text[1:]]
+    if text[1:2] in ("#", "b"):
+        rests.append(text[2:])
+    return any(_quality_then_bass_prefix(rest) for rest in rests)
+
+
+def _quality_then_bass_prefix(rest: str) -> bool:
+    if any(spelling.startswith(rest) for spelling in _QUALITIES):
+        return True
+    for split in range(len(rest)):
+        if rest[split] == "/" and rest[:split] in _QUALITIES:
+            bass = rest[split + 1:]
+            if not bass or (bass[0] in _BASS_LETTERS and len(bass) <= 2 and bass[1:] in ("", "#", "b", "+")):
+                return True
+    return False

@@ -195,6 +195,21 @@ class AbcStreamParser:
         """state.context without building the whole ParserState."""
         return _CONTEXTS[self._handler.__func__]
 
+    @property
+    def in_header(self) -> bool:
+        """Before the K: line that ends a tune's header (state.in_header, cheaply)."""
+        return self._in_header
+
+    @property
+    def field_name(self) -> str:
+        """The letter of the field line or inline field being written."""
+        return self._field_name
+
+    @property
+    def in_chord(self) -> bool:
+        """Inside ``[...]`` (state.in_chord, cheaply)."""
+        return self._in_chord
+
     def bar_committed(self) -> Fraction:
         """Time filled in the bar by completed elements only (state.bar_position)."""
         return self._bar_position
