@@ -13,6 +13,9 @@ A character is tried on a copy of the stream's parser and refused if it
 - starts a chord of notes ``[CEG]``: a melody line rarely has them (one tune
   in twelve in the corpus), and a chord that cannot close inside the bar is
   the commonest dead end a sampler meets,
+- leaves the bar off the tune's grid (sixteenths, or half the unit length
+  when that is shorter) outside a tuplet: the bar would be left with a
+  remainder no ordinary note fills,
 - writes a comment (the corpus the model learnt from has none, and text
   after % is silent), or a space or tie right after a space or tie (the way a stuck model
   marks time without writing music),
@@ -44,8 +47,10 @@ BAR_LINES = frozenset(("|", "||", "|]", "[|", "|:", ":|", "::", ":|:", ":||:", "
 _BAR_PREFIXES = frozenset(line[:end] for line in BAR_LINES for end in range(1, len(line) + 1))
 _TUPLET_PREFIX = re.compile(r"[2-9](:[1-9]?(:[1-9]?)?)?")
 ELEMENT_STARTS = frozenset('ABCDEFGabcdefgzxZX^_="(!~.HLMOPSTuv{[')
-LENGTHENING = frozenset("0123456789<>")
+STILL_SHRINKABLE = frozenset("ABCDEFGabcdefg^_=,'/")
 MARKING_TIME = frozenset(" -")
+BRACKET_OPENS = frozenset("|KMLPQ")
+SIXTEENTH = Fraction(1, 16)
 HEADER_FIELDS = frozenset("XTRQMLK")
 BODY_FIELDS = frozenset("PKMLQ")  # the only fields the corpus writes inside a tune
 _MODES = ("major", "minor", "mixolydian", "dorian", "phrygian", "lydian", "locrian", "aeolian", "ionian")
@@ -127,14 +132,17 @@ class AbcConstraints:
             return False
         if character == "%" or (character in MARKING_TIME and self.bars.last_character in MARKING_TIME):
             return False
-        if character == "[" and parser.bar_filled() > 0:
-            return False  # with chords refused, a bracket opens an ending or inline field: at a bar's start
+        if parser.context is Context.BRACKET and not (character.isdigit() or character in BRACKET_OPENS):
+            return False  # with chords refused, a bracket opens an ending, an inline field or [|
         filled, bar_length = parser.bar_filled(), parser.bar_length()
         full = bar_length is not None and filled >= bar_length
         if full and character in ELEMENT_STARTS and parser.context in (Context.MUSIC, Context.NOTE):
             return False
         trial = parser.clone()
-        for event in trial.feed(character):
+        events = trial.feed(character)
+        if character == "[" and trial.bar_filled() > 0:
+            return False  # endings and inline fields go at the start of a bar
+        for event in events:
             if isinstance(event, Diagnostic):
                 return False
             if isinstance(event, EndOfTune) and (character != "\n" or filled > 0 or not self.bars.bars):
@@ -153,15 +161,17 @@ class AbcConstraints:
             return False
         if context is Context.QUOTE and not is_chord_symbol_prefix(token):
             return False
-        if bar_length is None:
-            return True
-        # A note may be written longer than the bar has room for while its length can still
-        # shrink ("c" then "/2"); digits and broken rhythm only lengthen, so they must fit now.
         if trial.in_chord:
             return False
-        if character in LENGTHENING:
-            return trial.bar_filled() <= bar_length
-        return trial.bar_committed() <= bar_length
+        if bar_length is None:
+            return True
+        if not trial.in_tuplet and (trial.bar_filled() / min(SIXTEENTH, trial.unit_length / 2)).denominator != 1:
+            return False
+        # A note may be written longer than the bar has room for while its length can still
+        # shrink ("c" then "/2"); after anything else it must fit now.
+        if character in STILL_SHRINKABLE:
+            return trial.bar_committed() <= bar_length
+        return trial.bar_filled() <= bar_length
 
     def _bar_can_close(self, filled: Fraction, bar_length: Fraction | None) -> bool:
         """Could some bar line close a bar this full: a plain one, or one closing a part?"""

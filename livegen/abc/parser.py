@@ -206,6 +206,14 @@ class AbcStreamParser:
         return self._field_name
 
     @property
+    def unit_length(self) -> Fraction:
+        return self._unit
+
+    @property
+    def in_tuplet(self) -> bool:
+        return self._tuplet_left > 0
+
+    @property
     def in_chord(self) -> bool:
         """Inside ``[...]`` (state.in_chord, cheaply)."""
         return self._in_chord

@@ -1,0 +1,177 @@
+"""Generation with the shipped model: constraints, priming, reproducibility, and the generate/render/eval verbs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import mido
+import numpy as np
+import pytest
+
+from livegen.abc import AbcStreamParser, Diagnostic, parse_tunes
+from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.composer import TunePlan
+from livegen.constraints import AbcConstraints, BarTracker
+from livegen.errors import LivegenError
+from livegen.evaluate import CopyIndex, bar_texts, evaluate
+from livegen.generate import compose_tunes
+from livegen.live_player import LivePlayer
+from livegen.arrangement import ArrangementSettings
+from livegen.model_file import load_model
+from livegen.render import perform
+from livegen.sampler import SamplingSettings
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def texts(tunes) -> list[str]:
+    return ["".join(tune.text) for tune in tunes]
+
+
+def test_the_same_seed_writes_the_same_tunes_byte_for_byte(model):
+    def write(seed):
+        return texts(compose_tunes(model, 3, lambda i: TunePlan(number=i + 1), SamplingSettings(1.0), seed,
+                                   streams=3, max_length=600))
+
+    first = write(5)
+    assert write(5) == first
+    assert write(6) != first
+
+
+def test_constrained_tunes_parse_cleanly_and_scan(model):
+    tunes = compose_tunes(model, 16, lambda i: TunePlan(number=i + 1), SamplingSettings(1.0), seed=1, streams=16)
+    report = evaluate(texts(tunes)).summary()
+    assert report["parse_without_diagnostics"] >= 0.9
+    assert report["bars_of_right_length"] >= 0.98
+    for tune in tunes:
+        text = "".join(tune.text)
+        assert text.endswith("\n\n") and tune.bars.bars, "every tune ends with a bar line and a blank line"
+
+
+def test_without_constraints_the_model_is_free_to_go_wrong(model):
+    constrained = evaluate(texts(compose_tunes(model, 16, lambda i: TunePlan(number=i + 1),
+                                               SamplingSettings(1.4), seed=2, streams=16))).summary()
+    free = evaluate(texts(compose_tunes(model, 16, lambda i: TunePlan(number=i + 1), SamplingSettings(1.4),
+                                        seed=2, constrained=False, streams=16))).summary()
+    assert free["bars_of_right_length"] < constrained["bars_of_right_length"]
+
+
+def test_the_plan_builds_the_header_and_the_title_is_the_models(model):
+    plan = lambda i: TunePlan(meter="6/8", key="Ador", tune_type="jig", number=7)  # noqa: E731
+    (tune,) = compose_tunes(model, 1, plan, SamplingSettings(0.8), seed=3, max_length=500)
+    lines = "".join(tune.text).splitlines()
+    assert lines[0] == "X:7" and lines[1].startswith("T:") and len(lines[1]) > 2
+    assert lines[2:5] == ["M:6/8", "L:1/8", "K:Ador"]
+
+
+def test_a_users_prime_is_continued(model):
+    prime = "X:1\nT:Mine\nM:3/4\nL:1/8\nK:D\nd2 fe dc|"
+    (tune,) = compose_tunes(model, 1, lambda i: TunePlan(prime=prime), SamplingSettings(1.0), seed=4, max_length=400)
+    assert "".join(tune.text).startswith(prime)
+
+
+def test_bad_plans_and_primes_are_clear_errors(model):
+    with pytest.raises(LivegenError, match="metre"):
+        TunePlan(meter="six-eight").header_after_title()
+    with pytest.raises(LivegenError, match="key"):
+        TunePlan(key="H#").header_after_title()
+    with pytest.raises(LivegenError, match="'€'"):
+        compose_tunes(model, 1, lambda i: TunePlan(prime="X:1\nT:€\n"), SamplingSettings(), seed=1)
+
+
+def test_constraints_refuse_an_overfull_bar_and_a_short_plain_bar():
+    bars = BarTracker()
+    for character in "X:1\nM:3/4\nL:1/8\nK:G\nGAB cd":
+        bars.feed(character)
+    constraints = AbcConstraints(bars)
+    assert constraints.allows("e") and not constraints.allows("3")  # e fits the bar; d3 would overfill it
+    for character in "e|GA":
+        bars.feed(character)
+    assert not constraints.allows("|")  # two eighths of a 3/4 bar after a full one
+    assert not constraints.allows("%") and not constraints.allows("]")
+
+
+def test_pickup_and_its_complement_are_right_bars():
+    bars = BarTracker()
+    for character in "X:1\nM:6/8\nL:1/8\nK:G\nD|GAB cde|dcB A2:|\n":
+        bars.feed(character)
+    assert [check.right for check in bars.bars] == [True, True, True]
+    assert bars.bars[-1].length == Fraction(5, 8)
+
+
+def test_the_live_player_plays_what_render_plays(nottingham):
+    """Fed a tune a character at a time, the live player hands out exactly the notes of a whole-tune render."""
+    tunes = [tune for path in sorted(nottingham.glob("*.abc"))[:6] for tune in split_tunes(read_abc_file(path))[:4]]
+    for text in tunes:
+        if "\nP:" in text.split("\nK:")[0]:
+            continue  # a header part order is not played live (constraints never let the model write one)
+        parser, player, notes = AbcStreamParser(), LivePlayer(ArrangementSettings()), []
+        for character in text + "\n":
+            notes += player.add(parser.feed(character))
+        assert sorted(scheduled.note for scheduled in notes) == perform(parse_tunes(text)[0]).notes, text[:40]
+
+
+def test_eval_of_the_corpus_and_the_copy_check(nottingham):
+    corpus = [tune for path in sorted(nottingham.glob("*.abc")) for tune in split_tunes(read_abc_file(path))]
+    summary = evaluate(corpus[:80]).summary()
+    assert summary["parse_without_diagnostics"] >= 0.97 and summary["bars_of_right_length"] >= 0.97
+    assert summary["notes_in_key"] > 0.9
+    index = CopyIndex(corpus[:80])
+    source = bar_texts(corpus[0])
+    assert index.longest_run(source) < len(source)  # a reference tune is not counted as its own copy
+    borrowed = "X:1\nT:Borrowed\nM:4/4\nL:1/8\nK:C\n" + "|".join(source[:6] + ["C8", "D8", "E8"]) + "|\n"
+    assert index.longest_run(bar_texts(borrowed)) >= 6
+    fresh = "X:1\nT:Fresh\nM:4/4\nL:1/8\nK:C\n" + "|".join(["C7D", "E7F", "G7A"]) + "|\n"
+    assert index.longest_run(bar_texts(fresh)) == 0
+
+
+def test_generate_writes_abc_and_midi_with_melody_and_chords(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "livegen", "generate", "-n", "3", "--key", "G", "--meter", "6/8",
+                             "--seed", "1", "--tempo", "100", "-o", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert len([line for line in result.stdout.splitlines() if line.strip().endswith(".mid")]) == 3
+    tunes = parse_tunes(read_abc_file(out / "tunes.abc"))
+    midis = sorted(out.glob("*.mid"))
+    assert len(tunes) == len(midis) == 3
+    midi = mido.MidiFile(midis[0])
+    channels = {message.channel for track in midi.tracks for message in track if message.type == "note_on"}
+    assert channels <= {0, 1} and 0 in channels
+    tempo = next(message.tempo for message in midi.tracks[0] if message.type == "set_tempo")
+    assert round(mido.tempo2bpm(tempo)) == 100
+    assert not any(isinstance(event, Diagnostic) for tune in tunes for event in tune)
+
+
+def test_render_uses_the_live_players_pipeline(tmp_path, nottingham):
+    source = nottingham / "xmas.abc"
+    result = subprocess.run([sys.executable, "-m", "livegen", "render", str(source), "-o", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    first = perform(parse_tunes(read_abc_file(source))[0])
+    midi = mido.MidiFile(sorted(tmp_path.glob("*.mid"))[0])
+    onsets, tick = [], 0
+    for message in midi.tracks[1]:
+        tick += message.time
+        if message.type == "note_on":
+            onsets.append((tick, message.note))
+    melody = [note for note in first.notes if note.channel == 0]
+    assert onsets == [(round(note.start * midi.ticks_per_beat), note.pitch) for note in melody]
+
+
+def test_eval_json_for_a_folder_and_for_the_model(tmp_path, nottingham):
+    folder = subprocess.run([sys.executable, "-m", "livegen", "eval", str(nottingham / "xmas.abc"), "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert folder.returncode == 0, folder.stderr
+    assert json.loads(folder.stdout)["summary"]["tunes"] == 13
+    sampled = subprocess.run([sys.executable, "-m", "livegen", "eval", "-n", "4", "--seed", "1", "--json",
+                              "--max-length", "600"], capture_output=True, text=True, timeout=120)
+    summary = json.loads(sampled.stdout)["summary"]
+    assert summary["tunes"] == 4 and 0 <= summary["notes_in_key"] <= 1
+    assert not np.isnan(summary["bars_of_right_length"])
