@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from livegen.abc import AbcStreamParser, Bar, Context, Diagnostic, EndOfTune, Ending
+from livegen.abc import AbcStreamParser, Bar, Context, Diagnostic, Ending, EndOfTune
 from livegen.abc.chord_symbols import is_chord_symbol_prefix
 
 PLAIN_BAR = "|"

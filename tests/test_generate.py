@@ -13,13 +13,13 @@ import pytest
 
 from livegen.abc import AbcStreamParser, Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.arrangement import ArrangementSettings
 from livegen.composer import TunePlan
 from livegen.constraints import AbcConstraints, BarTracker
 from livegen.errors import LivegenError
 from livegen.evaluate import CopyIndex, bar_texts, evaluate
 from livegen.generate import compose_tunes
 from livegen.live_player import LivePlayer
-from livegen.arrangement import ArrangementSettings
 from livegen.model_file import load_model
 from livegen.render import perform
 from livegen.sampler import SamplingSettings
