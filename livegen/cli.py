@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shlex
 import sys
 from datetime import datetime
@@ -19,15 +20,20 @@ from tqdm import tqdm
 from livegen import __version__
 from livegen.abc import Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.arrangement import ArrangementSettings
 from livegen.composer import TUNE_TYPES, TunePlan
+from livegen.daemon import DaemonOptions, run_daemon
 from livegen.errors import LivegenError
 from livegen.evaluate import CopyIndex, evaluate
 from livegen.generate import compose_tunes
 from livegen.midi_file import write_midi
+from livegen.midi_port import BACKEND_CHOICES, format_ports, list_ports
 from livegen.model_file import load_model
 from livegen.piano_roll import write_piano_roll
+from livegen.recorder import default_sessions_folder
 from livegen.render import file_stem, perform
 from livegen.sampler import SamplingSettings
+from livegen.status_line import LineAwareHandler, StatusLine
 
 DEFAULT_CORPUS = Path("../shared/data/nottingham/ABC_cleaned")
 TRAINING_EXTRA_HINT = "pip install 'livegen[train]' (from a checkout: pip install -e '.[train]')"
@@ -58,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"livegen {__version__}")
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
+    _add_run(verbs)
+    _add_ports(verbs)
     _add_generate(verbs)
     _add_render(verbs)
     _add_eval(verbs)
@@ -87,6 +95,92 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--prime", help="your own ABC opening instead of a built header (\\n for new lines)")
     group.add_argument("--streams", type=int, default=16, help="tunes written at once (a batch for the engine)")
     group.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+
+
+def _add_run(verbs) -> None:
+    run = verbs.add_parser(
+        "run",
+        help="the live instrument: generate tunes and play them into a MIDI port",
+        description="Write tune after tune and play each as it is written into a MIDI port your DAW reads: "
+        "melody on one channel, chord symbols as held chords (with a bass note) on another, repeats as "
+        "written. Ctrl-C (or SIGTERM) stops cleanly, with no note left sounding. Everything played is "
+        "recorded: the ABC of each tune and a MIDI file of what was sent.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    midi = run.add_argument_group("MIDI")
+    midi.add_argument("--port", default="LiveGen",
+                      help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual one")
+    midi.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                      help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is missing)")
+    midi.add_argument("--clock", choices=("internal", "midi"), default="internal",
+                      help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
+                      "continue, song position) on --clock-port")
+    midi.add_argument("--clock-port", default="LiveGen Clock", help="input port the DAW sends its MIDI clock to")
+    midi.add_argument("--tempo", type=float, default=120.0,
+                      help="quarter notes per minute (with --clock midi: until the clock says otherwise)")
+    midi.add_argument("--lookahead", type=float, default=1.0,
+                      help="beats of music generated ahead of what is heard")
+    playing = run.add_argument_group("playing")
+    playing.add_argument("--melody-channel", type=_channel, default="1", help="MIDI channel of the melody (1-16)")
+    playing.add_argument("--chord-channel", type=_channel_or_off, default="2",
+                         help="MIDI channel of the chords (1-16; 0: no chords)")
+    playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
+    playing.add_argument("--velocity", type=_midi_value, default=90, help="melody velocity (1-127)")
+    playing.add_argument("--chord-velocity", type=_midi_value, default=62, help="chord velocity (1-127)")
+    playing.add_argument("--accent", type=int, default=14, help="velocity added on the first beat of a bar "
+                         "(half of it on the other strong beats)")
+    playing.add_argument("--transpose", type=int, default=0, help="semitones up (negative: down)")
+    playing.add_argument("--lowest", type=_midi_value, default=21, help="lowest melody note (MIDI number); "
+                         "notes below move up by octaves")
+    playing.add_argument("--highest", type=_midi_value, default=108, help="highest melody note (MIDI number)")
+    playing.add_argument("--humanise", type=float, default=0.0,
+                         help="0 (off) to 1: vary velocities by up to 10 and start notes up to 10 ms late")
+    tunes = run.add_argument_group("tunes")
+    tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
+    tunes.add_argument("--seed", type=int, default=None, help="same model, seed and settings: same tunes")
+    tunes.add_argument("--temperature", type=float, default=1.0,
+                       help="0.05 (safe, repetitive) to 3 (wild); 1 samples the model as trained")
+    tunes.add_argument("--top-p", type=float, default=1.0, help="sample only from the most likely characters "
+                       "whose probabilities add up to this (1 = all)")
+    tunes.add_argument("--meter", help="metre of every tune, as in ABC: 6/8, 4/4, 3/4 ...")
+    tunes.add_argument("--key", help="key and mode as in ABC: G, Em, Ador, Dmix, Bb ...")
+    tunes.add_argument("--type", dest="tune_type", choices=sorted(TUNE_TYPES),
+                       help="tune type: sets the metre unless --meter is given")
+    tunes.add_argument("--max-length", type=int, default=3000,
+                       help="characters per tune: past 80%% of this a tune ends at the next full bar")
+    tunes.add_argument("--tunes", type=int, default=None, help="stop after this many tunes (default: play until "
+                       "stopped)")
+    session = run.add_argument_group("session")
+    session.add_argument("--record", type=Path, default=None, metavar="DIR",
+                         help=f"each session goes to a new date-time folder in DIR (default: {default_sessions_folder()})")
+    session.add_argument("--quiet", action="store_true", help="no status line (logs still go to stderr)")
+    run.set_defaults(handler=_run_run)
+
+
+def _add_ports(verbs) -> None:
+    ports = verbs.add_parser("ports", help="list MIDI ports per backend",
+                             description="List the MIDI ports of every MIDI system on this machine, or why one "
+                             "is not available.")
+    ports.set_defaults(handler=_run_ports)
+
+
+def _channel(text: str) -> int:
+    """A MIDI channel as users count them (1-16), as mido counts them (0-15)."""
+    channel = int(text)
+    if not 1 <= channel <= 16:
+        raise argparse.ArgumentTypeError(f"MIDI channels are 1-16, not {channel}")
+    return channel - 1
+
+
+def _channel_or_off(text: str) -> int | None:
+    return None if int(text) == 0 else _channel(text)
+
+
+def _midi_value(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 127:
+        raise argparse.ArgumentTypeError(f"MIDI values are 0-127, not {value}")
+    return value
 
 
 def _add_generate(verbs) -> None:
@@ -196,6 +290,40 @@ def _training_modules():
     except ImportError as missing:
         raise LivegenError(f"this needs the training extra ({missing.name} is missing): {TRAINING_EXTRA_HINT}") from None
     return export.train, export.onnx_export
+
+
+def _run_run(arguments, argv) -> None:
+    status_line = StatusLine(enabled=not arguments.quiet)
+    handler = LineAwareHandler(status_line)
+    handler.setFormatter(logging.Formatter("livegen: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    if not 0.0 <= arguments.humanise <= 1.0:
+        raise LivegenError(f"--humanise {arguments.humanise} is outside 0 to 1")
+    if arguments.lookahead <= 0:
+        raise LivegenError("--lookahead must be more than 0 beats")
+    if not 10 <= arguments.tempo <= 1000:
+        raise LivegenError(f"--tempo {arguments.tempo} is outside 10 to 1000 BPM")
+    if arguments.tunes is not None and arguments.tunes < 1:
+        raise LivegenError("--tunes must be at least 1")
+    plan = TunePlan(arguments.meter, arguments.key, None, arguments.tune_type)
+    plan.header_after_title()  # a bad metre, key or type is reported before anything opens
+    options = DaemonOptions(
+        port=arguments.port, backend=arguments.backend, tempo_bpm=arguments.tempo,
+        midi_clock=arguments.clock == "midi", clock_port=arguments.clock_port, model=arguments.model,
+        seed=arguments.seed, sampling=SamplingSettings(arguments.temperature, arguments.top_p), plan=plan,
+        max_length=arguments.max_length, lookahead_beats=arguments.lookahead,
+        arrangement=ArrangementSettings(arguments.melody_channel, arguments.chord_channel, arguments.bass,
+                                        arguments.velocity, arguments.chord_velocity, arguments.accent,
+                                        arguments.transpose, arguments.lowest, arguments.highest),
+        humanise=arguments.humanise, record=arguments.record, tunes=arguments.tunes,
+    )
+    status = run_daemon(options, status_line)
+    if status:
+        sys.exit(status)
+
+
+def _run_ports(arguments, argv) -> None:
+    print(format_ports(list_ports()))
 
 
 def _run_train(arguments, argv) -> None:

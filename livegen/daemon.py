@@ -1,0 +1,368 @@
+"""The live session behind `livegen run`: tune after tune, generated just ahead of the playhead and played on time.
+
+Three threads share the work, so that model work never delays a due note:
+
+- the generation thread steps the model one character at a time, parses, and
+  hands each settled note to the output thread at its clock time; it keeps at
+  most `lookahead` beats of melody ahead of the playhead and otherwise waits;
+- the output thread (livegen.output) sends each message at its time and
+  owns the port, its loss and reconnection, and the notes still sounding;
+- the main thread handles SIGINT/SIGTERM, refreshes the status line, and on
+  every way out (a stop, the last tune, an internal error) closes the output
+  thread, which ends every sounding note and sends All Notes Off, and then
+  flushes the session recording.
+
+With the internal clock the session's beat 0 falls just after the first notes
+are settled, so nothing is late at start. Following MIDI clock, beats are the
+DAW's beats (song position pointer included): each Start or Continue begins a
+fresh tune on the next whole beat, and Stop silences at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from livegen.abc import TimedChordSymbol, play_order, timeline
+from livegen.arrangement import BEATS_PER_WHOLE, ArrangementSettings
+from livegen.clock import InternalClock, MidiClockFollower
+from livegen.composer import TuneComposer, TunePlan
+from livegen.engine import Engine
+from livegen.errors import LivegenError
+from livegen.live_player import LivePlayer, ScheduledNote
+from livegen.midi_port import MidiInput, open_input, open_output, resolve_backend
+from livegen.model_file import load_model
+from livegen.output import OutputThread, PortState, promote_current_thread
+from livegen.recorder import SessionRecorder
+from livegen.sampler import Sampler, SamplingSettings
+from livegen.status_line import Status, StatusLine
+
+log = logging.getLogger(__name__)
+
+START_MARGIN_S = 0.1  # beat 0 (or the DAW's next beat) falls at least this long after the first notes are ready
+MAX_WAIT_S = 0.02  # longest nap of the generation thread: it rechecks stop requests and the transport this often
+SUPERVISE_S = 0.1  # how often the main thread checks for a stop and refreshes the status line
+END_MARGIN_S = 0.05  # after the last note-off, before the port closes
+JOIN_S = 5.0
+HUMANISE_VELOCITY = 10  # at --humanise 1: velocity varies by up to this much either way ...
+HUMANISE_DELAY_S = 0.010  # ... and a note starts up to this much late (never early, never past half its length)
+GENERATION_PRIORITY = 1  # real-time where permitted, below the output thread: see promote_current_thread
+TRANSPORT = ("start", "continue", "stop", "songpos")
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    port: str = "LiveGen"
+    backend: str = "auto"
+    tempo_bpm: float = 120.0
+    midi_clock: bool = False
+    clock_port: str = "LiveGen Clock"
+    model: Path | None = None
+    seed: int | None = None
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    plan: TunePlan = TunePlan()  # its number is replaced by each tune's
+    constrained: bool = True
+    max_length: int = 3000
+    lookahead_beats: float = 1.0
+    arrangement: ArrangementSettings = ArrangementSettings()
+    humanise: float = 0.0  # 0 (off) to 1
+    record: Path | None = None  # parent folder of the session folder; None: the per-user default
+    tunes: int | None = None  # stop after this many finished tunes; None: play until stopped
+
+
+@dataclass(frozen=True)
+class _TuneInfo:
+    """What the status line shows of the tune being played, published once its header is written."""
+
+    number: int
+    title: str
+    key: str
+    meter: str
+    start_beat: Fraction
+    beats_per_bar: float | None
+
+
+class Interrupted(Exception):
+    """The tune being written can't go on: a stop was requested, or the DAW's transport moved."""
+
+
+class Daemon:
+    """One live session; run() returns when it ends as asked, and raises what ended it otherwise."""
+
+    def __init__(self, options: DaemonOptions, status_line: StatusLine | None = None):
+        self.options = options
+        self.status_line = status_line or StatusLine(enabled=False)
+        self.clock = MidiClockFollower(options.tempo_bpm) if options.midi_clock else InternalClock(options.tempo_bpm)
+        self.recorder: SessionRecorder | None = None
+        self._output: OutputThread | None = None
+        self._stop_requested = False  # set by signal handlers: a plain flag, nothing that takes a lock
+        self._done = threading.Event()  # the generation thread has ended
+        self._failure: BaseException | None = None
+        self._wake = threading.Event()  # the transport moved: the generation thread looks again at once
+        self._transport_moves = 0
+        self._port_state = PortState.CLOSED
+        self._tune: _TuneInfo | None = None
+        self._humanise_rng = np.random.default_rng(options.seed)
+
+    # The main thread: set-up, supervision, and cleanup on every way out.
+
+    def run(self) -> None:
+        options = self.options
+        model = load_model(options.model)
+        backend = resolve_backend(options.backend)
+        first_port = [open_output(options.port, backend)]
+        clock_input: MidiInput | None = None
+        try:
+            if options.midi_clock:
+                clock_input = open_input(options.clock_port, self._on_clock_message, backend)
+            self.recorder = SessionRecorder(options.record, options.tempo_bpm)
+        except BaseException:
+            for port in (*first_port, clock_input):
+                if port is not None:
+                    port.close()
+            raise
+        log.info("playing into MIDI port %r (%s); recording to %s", options.port, backend, self.recorder.folder)
+        if clock_input is not None:
+            log.info("following MIDI clock from %r: start the DAW's transport to play", clock_input.name)
+
+        def open_port():
+            return self.recorder.port(first_port.pop() if first_port else open_output(options.port, backend))
+
+        self._output = OutputThread(open_port, self._on_port_state)
+        previous_handlers = self._install_signal_handlers()
+        generation = threading.Thread(target=self._generate_safely, args=(Engine(model), model.vocabulary),
+                                      name="livegen-generate", daemon=True)
+        try:
+            self._output.start()
+            generation.start()
+            while not (self._done.is_set() or self._stop_requested):
+                self._done.wait(SUPERVISE_S)
+                self.status_line.show(self._status())
+        finally:
+            self._stop_requested = True
+            self._wake.set()
+            generation.join(JOIN_S)
+            self._output.close()
+            if clock_input is not None:
+                clock_input.close()
+            self.status_line.close()
+            self.recorder.close()
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+        if self._failure is not None:
+            (self.recorder.folder / "error.log").write_text(
+                "".join(traceback.format_exception(self._failure)), encoding="utf-8")
+            raise self._failure
+
+    def request_stop(self, *_) -> None:
+        """Leave the session cleanly (the signal handler; safe from any thread)."""
+        self._stop_requested = True
+
+    def _install_signal_handlers(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {signum: signal.signal(signum, self.request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def _status(self) -> Status:
+        tune, now = self._tune, time.monotonic()
+        playhead = self.clock.beat_at(now)
+        bar = 0
+        if tune is not None and tune.beats_per_bar and playhead is not None and playhead >= tune.start_beat:
+            bar = int((playhead - float(tune.start_beat)) // tune.beats_per_bar) + 1
+        if self._port_state is PortState.LOST:
+            state = "MIDI port lost"
+        elif self.options.midi_clock and not self.clock.running:
+            state = "waiting for MIDI clock"
+        else:
+            state = "playing"
+        return Status(tune.number if tune else 0, tune.title if tune else "", tune.key if tune else "",
+                      tune.meter if tune else "", self.clock.tempo_bpm, self.options.sampling.temperature, bar, state)
+
+    def _on_port_state(self, state: PortState) -> None:
+        self._port_state = state
+
+    def _on_clock_message(self, message: mido.Message, arrival: float) -> None:
+        """On the clock input's thread: follow the clock; a transport change silences and restarts the tune."""
+        self.clock.feed(message, arrival)
+        if message.type in TRANSPORT:
+            if message.type == "stop" and self._output is not None:
+                self._output.panic()
+            self._transport_moves += 1
+            self._wake.set()
+
+    # The generation thread.
+
+    def _generate_safely(self, engine: Engine, vocabulary) -> None:
+        promote_current_thread(GENERATION_PRIORITY)
+        try:
+            self._generate(engine, vocabulary)
+        except BaseException as error:
+            self._failure = error
+        finally:
+            self._done.set()
+
+    def _generate(self, engine: Engine, vocabulary) -> None:
+        sampler = Sampler(self.options.sampling, self.options.seed)
+        started = finished = 0
+        start: Fraction | None = None  # where the next tune begins; None: wherever the transport is
+        while not self._stop_requested and (self.options.tunes is None or finished < self.options.tunes):
+            moves = self._transport_moves
+            try:
+                if start is None:
+                    start = self._next_start()
+                started += 1
+                start = self._play_tune(started, start, moves, engine, vocabulary, sampler)
+                finished += 1
+            except Interrupted:
+                start = None
+                if self.options.midi_clock:
+                    self._output.panic()  # also catches notes scheduled while the stop was arriving
+        if start is not None and not self._stop_requested:
+            self._wait_until_played(start)
+
+    def _next_start(self) -> Fraction:
+        """Where a fresh tune begins: beat 0 on the internal clock; else the DAW's next whole beat once it plays."""
+        if not self.options.midi_clock:
+            return Fraction(0)
+        while True:
+            moves = self._transport_moves
+            beat = self.clock.beat_at(time.monotonic() + START_MARGIN_S)
+            if beat is not None:
+                return Fraction(math.ceil(beat))
+            self._nap(MAX_WAIT_S, moves)
+
+    def _play_tune(self, number: int, start: Fraction, moves: int, engine: Engine, vocabulary,
+                   sampler: Sampler) -> Fraction:
+        """Write and schedule one tune from session beat `start`; returns where the next one can begin."""
+        composer = TuneComposer(replace(self.options.plan, number=number), vocabulary,
+                                self.options.constrained, self.options.max_length)
+        player = LivePlayer(self.options.arrangement, start)
+        engine.reset()
+        probabilities = np.full(len(vocabulary), 1.0 / len(vocabulary))  # unused: a tune opens forced
+        settled_until = start
+        try:
+            while True:
+                character = composer.choose(probabilities, sampler.rng)
+                events = composer.accept(character)
+                if events:
+                    self._schedule(player.add(events))
+                    self._publish(number, composer, start)
+                    settled_until = self._settled_until(player)
+                if composer.finished:
+                    return player.tune_end_beat
+                logits = engine.step(np.array([vocabulary.id_of(character)]))
+                probabilities = sampler.probabilities(logits)[0]
+                self._wait_until_needed(settled_until, moves)
+        finally:
+            self.recorder.tune_finished("".join(composer.text), composer.finished)
+
+    def _settled_until(self, player: LivePlayer) -> Fraction:
+        """The session beat up to which every note has been handed out.
+
+        The player holds back the latest chord until the next chord symbol says
+        how long it lasts, so with chords on, writing must go on past that
+        chord's onset, however far that is, or the chord would start late.
+        """
+        if self.options.arrangement.chord_channel is None or player.finished:
+            return player.played_until
+        chords = [item for item in timeline(play_order(player.events)) if isinstance(item, TimedChordSymbol)]
+        if not chords:
+            return player.played_until
+        return min(player.played_until, player.start_beat + chords[-1].onset * BEATS_PER_WHOLE)
+
+    def _publish(self, number: int, composer: TuneComposer, start: Fraction) -> None:
+        if self._tune is not None and self._tune.number == number:
+            return
+        state = composer.parser.state
+        if state.in_header or not state.in_tune:
+            return
+        meter = state.meter
+        beats_per_bar = float(meter.bar_length * 4) if meter is not None and meter.bar_length else None
+        key = state.key.tonic + ("" if state.key.mode == "maj" else state.key.mode)
+        self._tune = _TuneInfo(number, composer.title, key, meter.text if meter else "", start, beats_per_bar)
+        log.debug("tune %d: %s", number, composer.title)
+
+    def _schedule(self, notes: list[ScheduledNote]) -> None:
+        """Hand settled notes to the output thread at their clock times (starting the internal clock if need be)."""
+        if not notes:
+            return
+        if not self.clock.running and isinstance(self.clock, InternalClock):
+            self.clock.start(float(notes[0].start), time.monotonic() + START_MARGIN_S)
+        for scheduled in notes:
+            note = scheduled.note
+            on, off = self.clock.time_of(scheduled.start), self.clock.time_of(scheduled.end)
+            if on is None or off is None:
+                raise Interrupted  # the DAW stopped between two notes
+            delay, velocity = self._humanised(note.velocity, off - on)
+            self._output.schedule(mido.Message("note_on", channel=note.channel, note=note.pitch,
+                                               velocity=velocity), on + delay)
+            self._output.schedule(mido.Message("note_off", channel=note.channel, note=note.pitch), off)
+
+    def _humanised(self, velocity: int, length_s: float) -> tuple[float, int]:
+        amount = self.options.humanise
+        if amount <= 0:
+            return 0.0, velocity
+        spread = round(amount * HUMANISE_VELOCITY)
+        velocity += int(self._humanise_rng.integers(-spread, spread + 1))
+        delay = float(self._humanise_rng.uniform(0.0, amount * HUMANISE_DELAY_S))
+        return min(delay, length_s / 2), max(1, min(127, velocity))
+
+    def _wait_until_needed(self, played_until: Fraction, moves: int) -> None:
+        """Return once the playhead is within the lookahead of what has been settled."""
+        lookahead = self.options.lookahead_beats
+        while True:
+            self._check(moves)
+            now = time.monotonic()
+            playhead = self.clock.beat_at(now)
+            if playhead is None:
+                if not self.options.midi_clock:
+                    return  # the internal clock starts with the first notes
+                self._nap(MAX_WAIT_S, moves)
+            elif played_until < playhead + lookahead:
+                return
+            else:
+                due = self.clock.time_of(float(played_until) - lookahead)
+                self._nap(min(MAX_WAIT_S, max(0.0, (due or now) - now)), moves)
+
+    def _wait_until_played(self, end: Fraction) -> None:
+        """After the last tune: let its last notes sound before the port closes (unless stopped first)."""
+        moves = self._transport_moves
+        try:
+            while (end_time := self.clock.time_of(end)) is not None and time.monotonic() < end_time + END_MARGIN_S:
+                self._nap(MAX_WAIT_S, moves)
+        except Interrupted:
+            pass
+
+    def _nap(self, seconds: float, moves: int) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+        self._check(moves)
+
+    def _check(self, moves: int) -> None:
+        if self._stop_requested or moves != self._transport_moves:
+            raise Interrupted
+
+
+def run_daemon(options: DaemonOptions, status_line: StatusLine) -> int:
+    """Run a session for the command line: 0 when it ended as asked, 1 (and one line) after an internal error."""
+    daemon = Daemon(options, status_line)
+    try:
+        daemon.run()
+    except LivegenError:
+        raise
+    except Exception as error:
+        folder = daemon.recorder.folder if daemon.recorder else None
+        log.error("livegen stopped after an internal error: %s: %s%s", type(error).__name__, error,
+                  f" (traceback in {folder / 'error.log'})" if folder else "")
+        return 1
+    return 0

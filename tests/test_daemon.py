@@ -1,0 +1,237 @@
+"""`livegen run` as a subprocess on a private JACK server, read back by a second JACK client.
+
+Tunes are kept short (--max-length) and fast so the whole file runs in well
+under a minute and a half. Time bounds are loose: the budgets (p99 <= 1 ms,
+first note <= 1 s) are measured by bench/timing.py and bench/daemon_budgets.py.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import mido
+import pytest
+from test_output import is_all_notes_off, left_sounding
+
+from livegen.abc import parse_tunes
+from livegen.abc.collection import read_abc_file
+from livegen.midi_port import open_output
+from livegen.output import promote_current_thread
+from livegen.render import perform
+
+TEMPO = 240.0
+SECONDS_PER_BEAT = 60.0 / TEMPO
+SHORT = ["--max-length", "160", "--seed", "1", "--quiet"]
+SEND_TOLERANCE_S = 0.004  # livegen's sends (as recorded) against the score or the clock's grid
+ARRIVAL_TOLERANCE_S = 0.02  # what the reader gets: a test JACK server, not real-time, on a busy machine, lags
+CLOCK_TOLERANCE_S = 0.01  # following MIDI clock, the first beat after Start/Continue rests on one tick's arrival
+
+
+def livegen_run(record: Path, port: str, *options: str, python_options: tuple[str, ...] = ()) -> subprocess.Popen:
+    command = [sys.executable, *python_options, "-m", "livegen", "run", "--backend", "jack", "--port", port,
+               "--record", str(record), *options]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = 30.0) -> tuple[int, str]:
+    _, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stderr
+
+
+def session_folder(record: Path) -> Path:
+    (folder,) = record.iterdir()
+    return folder
+
+
+def note_ons(received) -> list:
+    return [record for record in received if record.message.type == "note_on" and record.message.velocity > 0]
+
+
+def recorded_note_ons(folder: Path, tempo_bpm: float) -> list[tuple[float, int, int]]:
+    """(seconds, channel, pitch) of every note-on in the session's MIDI file: when livegen sent it."""
+    notes = []
+    for track in mido.MidiFile(folder / "session.mid").tracks:
+        seconds = 0.0
+        for message in track:
+            seconds += mido.tick2second(message.time, 480, mido.bpm2tempo(tempo_bpm))
+            if message.type == "note_on" and message.velocity > 0:
+                notes.append((seconds, message.channel, message.note))
+    return notes
+
+
+def wait_for_port(jack_server, process: subprocess.Popen, port: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while port not in jack_server.ports():
+        if process.poll() is not None:
+            pytest.fail(f"livegen exited with {process.returncode}: {process.stderr.read()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no JACK port {port} within {timeout} s")
+        time.sleep(0.02)
+
+
+def by_voice(notes: list[tuple[float, int, int]]) -> dict[tuple[int, int], list[float]]:
+    """(time, channel, pitch) notes as onset times per (channel, pitch)."""
+    voices: dict[tuple[int, int], list[float]] = {}
+    for at, channel, pitch in sorted(notes):
+        voices.setdefault((channel, pitch), []).append(at)
+    return voices
+
+
+def assert_same_notes(actual: list[tuple[float, int, int]], expected: list[tuple[float, int, int]], what: str,
+                      tolerance: float) -> None:
+    """Same pitches on the same channels at the same times (each list measured from its own first note)."""
+    assert actual and expected, what
+    actual_voices = by_voice([(at - min(actual)[0], channel, pitch) for at, channel, pitch in actual])
+    expected_voices = by_voice([(at - min(expected)[0], channel, pitch) for at, channel, pitch in expected])
+    assert actual_voices.keys() == expected_voices.keys(), what
+    for voice, times in expected_voices.items():
+        assert len(actual_voices[voice]) == len(times), f"{what}: {voice}"
+        worst = max(abs(a - b) for a, b in zip(actual_voices[voice], times))
+        assert worst <= tolerance, f"{what}: {voice} off by {worst * 1000:.1f} ms"
+
+
+def test_plays_a_tune_as_recorded(midi_reader, tmp_path):
+    """Into an existing port (the reader's): every note arrives on time, pairs up, and is what the recording says."""
+    reader = midi_reader(name="daw")
+    launched = time.monotonic()
+    process = livegen_run(tmp_path, reader.port, "--tunes", "1", "--tempo", str(TEMPO), *SHORT,
+                          python_options=("-X", "importtime"))
+    status, stderr = finish(process)
+    assert status == 0, stderr
+    assert "tensorflow" not in stderr and "keras" not in stderr
+    received = reader.wait_for(lambda records: any(is_all_notes_off(r.message) for r in records), 5.0,
+                               "All Notes Off at the end")
+    ons = note_ons(received)
+    assert ons[0].arrival - launched < 5.0  # start to first note, loosely; the budget is 1 s
+    messages = [record.message for record in received]
+    assert not left_sounding(messages)
+    assert len(ons) == sum(m.type == "note_off" or (m.type == "note_on" and not m.velocity) for m in messages)
+
+    heard = [(record.arrival, record.message.channel, record.message.note) for record in ons]
+    folder = session_folder(tmp_path)
+    sent = recorded_note_ons(folder, TEMPO)
+    assert_same_notes(heard, sent, "received against session.mid", ARRIVAL_TOLERANCE_S)
+    (tune,) = parse_tunes(read_abc_file(folder / "session.abc"))
+    written = [(float(note.start) * SECONDS_PER_BEAT, note.channel, note.pitch)
+               for note in perform(tune, tempo_bpm=TEMPO).notes]
+    assert_same_notes(sent, written, "session.mid against session.abc", SEND_TOLERANCE_S)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_tune_leaves_nothing_sounding(jack_server, midi_reader, tmp_path, signum):
+    process = livegen_run(tmp_path, "LiveGenSig", "--tempo", str(TEMPO), *SHORT)
+    wait_for_port(jack_server, process, "LiveGenSig:LiveGenSig")
+    reader = midi_reader("LiveGenSig:LiveGenSig")
+    reader.wait_for(lambda records: len(note_ons(records)) >= 6, 10.0, "six notes")
+    process.send_signal(signum)
+    status, stderr = finish(process, 10.0)
+    assert status == 0, stderr
+    received = reader.wait_for(lambda records: any(is_all_notes_off(r.message) for r in records), 5.0,
+                               "All Notes Off")
+    assert not left_sounding([record.message for record in received])
+    folder = session_folder(tmp_path)
+    assert "% unfinished" in (folder / "session.abc").read_text()
+    assert mido.MidiFile(folder / "session.mid").tracks
+
+
+def test_user_errors_are_one_line(jack_server, tmp_path):
+    with open_output("Taken", "jack"):
+        status, stderr = finish(livegen_run(tmp_path, "Taken", "--quiet"))
+    assert status == 2 and stderr.count("\n") == 1 and "already taken" in stderr, stderr
+    status, stderr = finish(livegen_run(tmp_path, "Free", "--model", str(tmp_path / "missing.onnx")))
+    assert status == 2 and stderr.count("\n") == 1 and "model file not found" in stderr, stderr
+
+
+class ClockSender:
+    """A DAW's MIDI clock: 24 ticks per beat at a steady tempo from a thread, plus transport messages.
+
+    Each tick is sent within a fraction of a millisecond of its time (sleep, then spin, at real-time
+    priority where permitted), as a DAW's audio thread would; a sleepy sender would move the grid.
+    """
+
+    def __init__(self, port, tempo_bpm: float):
+        self.port = port
+        self.interval = 60.0 / tempo_bpm / 24
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._next = time.monotonic() + self.interval
+        self._count = 0  # ticks sent
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def send(self, message: mido.Message) -> tuple[float, int]:
+        """Send a transport message between two ticks; returns the time and number of the tick after it."""
+        with self._lock:
+            self.port.send(message)
+            return self._next, self._count
+
+    def _run(self) -> None:
+        promote_current_thread()
+        while not self._stop.is_set():
+            time.sleep(max(0.0, self._next - time.monotonic() - 0.001))
+            with self._lock:
+                while time.monotonic() < self._next:
+                    pass
+                self.port.send(mido.Message("clock"))
+                self._next += self.interval
+                self._count += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def off_grid_s(arrival: float, origin: float, grid_s: float) -> float:
+    steps = (arrival - origin) / grid_s
+    return abs(steps - round(steps)) * grid_s
+
+
+def test_follows_midi_clock(jack_server, midi_reader, tmp_path):
+    """Nothing while stopped; from a song position, notes on the ticks' grid; stop silences; continue resumes."""
+    reader = midi_reader(name="daw")
+    tempo = 150.0
+    spb = 60.0 / tempo
+    process = livegen_run(tmp_path, reader.port, "--clock", "midi", "--clock-port", "LiveGenClock",
+                          "--tempo", str(tempo), *SHORT)
+    wait_for_port(jack_server, process, "LiveGenClock:LiveGenClock")
+    with open_output("dawclock", "jack") as out:
+        jack_server.connect("dawclock:dawclock", "LiveGenClock:LiveGenClock")
+        sender = ClockSender(out, tempo)
+        try:
+            time.sleep(0.5)  # ticks while stopped: the tempo is learnt, nothing plays
+            assert not note_ons(reader.received())
+            sender.send(mido.Message("songpos", pos=32))  # bar 3 in 4/4: beat 8
+            first_tick, first_number = sender.send(mido.Message("continue"))
+            received = reader.wait_for(lambda records: len(note_ons(records)) >= 8, 10.0, "eight notes")
+            first = note_ons(received)[0].arrival
+            assert first > first_tick and off_grid_s(first, first_tick, spb) <= ARRIVAL_TOLERANCE_S  # on a beat
+
+            stopped_at = time.monotonic()
+            _, stop_number = sender.send(mido.Message("stop"))
+            position = 8 * 24 + stop_number - first_number  # in ticks: where the transport stopped
+            received = reader.wait_for(lambda records: not left_sounding([r.message for r in records])
+                                       and any(is_all_notes_off(r.message) and r.arrival > stopped_at
+                                               for r in records), 2.0, "silence after stop")
+            time.sleep(0.3)
+            assert not [r for r in note_ons(reader.received()) if r.arrival > stopped_at + 0.05]
+
+            count = len(note_ons(reader.received()))
+            restart, _ = sender.send(mido.Message("continue"))
+            received = reader.wait_for(lambda records: len(note_ons(records)) >= count + 4, 10.0, "notes again")
+            first = next(r.arrival for r in note_ons(received) if r.arrival > restart)
+            beat_origin = restart - (position % 24) * sender.interval
+            assert off_grid_s(first, beat_origin, spb) <= ARRIVAL_TOLERANCE_S  # on a beat of the DAW's grid again
+        finally:
+            sender.close()
+            process.send_signal(signal.SIGINT)
+            status, stderr = finish(process, 10.0)
+    assert status == 0, stderr
+    assert not left_sounding(reader.messages())
+    sent = recorded_note_ons(session_folder(tmp_path), tempo)  # every onset sent on the grid of the ticks
+    errors = [off_grid_s(at, sent[0][0], spb / 24) for at, _, _ in sent]
+    assert max(errors) <= CLOCK_TOLERANCE_S, errors
