@@ -32,15 +32,62 @@ ARRIVAL_TOLERANCE_S = 0.02  # what the reader gets: a test JACK server, not real
 CLOCK_TOLERANCE_S = 0.01  # following MIDI clock, the first beat after Start/Continue rests on one tick's arrival
 
 
-def livegen_run(record: Path, port: str, *options: str, python_options: tuple[str, ...] = ()) -> subprocess.Popen:
-    command = [sys.executable, *python_options, "-m", "livegen", "run", "--backend", "jack", "--port", port,
-               "--record", str(record), *options]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+class Livegen:
+    """`livegen run` in a subprocess; its stderr is collected by a thread, so the test can wait for its start line.
+
+    Waiting for the line (printed once the ports are open) rather than polling jack_lsp keeps extra JACK
+    clients away from the server while livegen opens its own.
+    """
+
+    def __init__(self, record: Path, port: str, *options: str, python_options: tuple[str, ...] = ()):
+        command = [sys.executable, *python_options, "-m", "livegen", "run", "--backend", "jack", "--port", port,
+                   "--record", str(record), *options]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._started = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if line.startswith("livegen: playing into"):
+                self._started.set()
+
+    def wait_started(self, timeout: float = 10.0) -> None:
+        if not self._started.wait(timeout):
+            pytest.fail(f"livegen did not open its ports within {timeout} s: {''.join(self.lines[-5:])}")
+
+    def finish(self, timeout: float = 30.0) -> tuple[int, str]:
+        """Wait for the exit; returns the status and everything on stderr."""
+        self.process.wait(timeout)
+        self._reader.join(timeout)
+        return self.process.returncode, "".join(self.lines)
+
+    def stop(self) -> None:
+        """At teardown: SIGINT whatever still runs (a JACK client killed otherwise stalls the server)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
-def finish(process: subprocess.Popen, timeout: float = 30.0) -> tuple[int, str]:
-    _, stderr = process.communicate(timeout=timeout)
-    return process.returncode, stderr
+@pytest.fixture
+def livegen(jack_server, tmp_path):
+    """livegen(port, *options): start `livegen run` on the test's JACK server, recording under tmp_path."""
+    started: list[Livegen] = []
+
+    def launch(port: str, *options: str, python_options: tuple[str, ...] = ()) -> Livegen:
+        started.append(Livegen(tmp_path, port, *options, python_options=python_options))
+        return started[-1]
+
+    yield launch
+    for process in started:
+        process.stop()
 
 
 def session_folder(record: Path) -> Path:
@@ -64,16 +111,6 @@ def recorded_note_ons(folder: Path, tempo_bpm: float) -> list[tuple[float, int, 
     return notes
 
 
-def wait_for_port(jack_server, process: subprocess.Popen, port: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while port not in jack_server.ports():
-        if process.poll() is not None:
-            pytest.fail(f"livegen exited with {process.returncode}: {process.stderr.read()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"no JACK port {port} within {timeout} s")
-        time.sleep(0.02)
-
-
 def by_voice(notes: list[tuple[float, int, int]]) -> dict[tuple[int, int], list[float]]:
     """(time, channel, pitch) notes as onset times per (channel, pitch)."""
     voices: dict[tuple[int, int], list[float]] = {}
@@ -95,13 +132,12 @@ def assert_same_notes(actual: list[tuple[float, int, int]], expected: list[tuple
         assert worst <= tolerance, f"{what}: {voice} off by {worst * 1000:.1f} ms"
 
 
-def test_plays_a_tune_as_recorded(midi_reader, tmp_path):
+def test_plays_a_tune_as_recorded(livegen, midi_reader, tmp_path):
     """Into an existing port (the reader's): every note arrives on time, pairs up, and is what the recording says."""
     reader = midi_reader(name="daw")
     launched = time.monotonic()
-    process = livegen_run(tmp_path, reader.port, "--tunes", "1", "--tempo", str(TEMPO), *SHORT,
-                          python_options=("-X", "importtime"))
-    status, stderr = finish(process)
+    run = livegen(reader.port, "--tunes", "1", "--tempo", str(TEMPO), *SHORT, python_options=("-X", "importtime"))
+    status, stderr = run.finish()
     assert status == 0, stderr
     assert "tensorflow" not in stderr and "keras" not in stderr
     received = reader.wait_for(lambda records: any(is_all_notes_off(r.message) for r in records), 5.0,
@@ -123,13 +159,13 @@ def test_plays_a_tune_as_recorded(midi_reader, tmp_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_mid_tune_leaves_nothing_sounding(jack_server, midi_reader, tmp_path, signum):
-    process = livegen_run(tmp_path, "LiveGenSig", "--tempo", str(TEMPO), *SHORT)
-    wait_for_port(jack_server, process, "LiveGenSig:LiveGenSig")
+def test_a_signal_mid_tune_leaves_nothing_sounding(livegen, midi_reader, tmp_path, signum):
+    run = livegen("LiveGenSig", "--tempo", str(TEMPO), *SHORT)
+    run.wait_started()
     reader = midi_reader("LiveGenSig:LiveGenSig")
     reader.wait_for(lambda records: len(note_ons(records)) >= 6, 10.0, "six notes")
-    process.send_signal(signum)
-    status, stderr = finish(process, 10.0)
+    run.process.send_signal(signum)
+    status, stderr = run.finish(10.0)
     assert status == 0, stderr
     received = reader.wait_for(lambda records: any(is_all_notes_off(r.message) for r in records), 5.0,
                                "All Notes Off")
@@ -139,11 +175,11 @@ def test_a_signal_mid_tune_leaves_nothing_sounding(jack_server, midi_reader, tmp
     assert mido.MidiFile(folder / "session.mid").tracks
 
 
-def test_user_errors_are_one_line(jack_server, tmp_path):
+def test_user_errors_are_one_line(livegen):
     with open_output("Taken", "jack"):
-        status, stderr = finish(livegen_run(tmp_path, "Taken", "--quiet"))
+        status, stderr = livegen("Taken", "--quiet").finish()
     assert status == 2 and stderr.count("\n") == 1 and "already taken" in stderr, stderr
-    status, stderr = finish(livegen_run(tmp_path, "Free", "--model", str(tmp_path / "missing.onnx")))
+    status, stderr = livegen("Free", "--model", "missing.onnx").finish()
     assert status == 2 and stderr.count("\n") == 1 and "model file not found" in stderr, stderr
 
 
@@ -191,14 +227,13 @@ def off_grid_s(arrival: float, origin: float, grid_s: float) -> float:
     return abs(steps - round(steps)) * grid_s
 
 
-def test_follows_midi_clock(jack_server, midi_reader, tmp_path):
+def test_follows_midi_clock(livegen, jack_server, midi_reader, tmp_path):
     """Nothing while stopped; from a song position, notes on the ticks' grid; stop silences; continue resumes."""
     reader = midi_reader(name="daw")
     tempo = 150.0
     spb = 60.0 / tempo
-    process = livegen_run(tmp_path, reader.port, "--clock", "midi", "--clock-port", "LiveGenClock",
-                          "--tempo", str(tempo), *SHORT)
-    wait_for_port(jack_server, process, "LiveGenClock:LiveGenClock")
+    run = livegen(reader.port, "--clock", "midi", "--clock-port", "LiveGenClock", "--tempo", str(tempo), *SHORT)
+    run.wait_started()
     with open_output("dawclock", "jack") as out:
         jack_server.connect("dawclock:dawclock", "LiveGenClock:LiveGenClock")
         sender = ClockSender(out, tempo)
@@ -228,8 +263,8 @@ def test_follows_midi_clock(jack_server, midi_reader, tmp_path):
             assert off_grid_s(first, beat_origin, spb) <= ARRIVAL_TOLERANCE_S  # on a beat of the DAW's grid again
         finally:
             sender.close()
-            process.send_signal(signal.SIGINT)
-            status, stderr = finish(process, 10.0)
+            run.process.send_signal(signal.SIGINT)
+            status, stderr = run.finish(10.0)
     assert status == 0, stderr
     assert not left_sounding(reader.messages())
     sent = recorded_note_ons(session_folder(tmp_path), tempo)  # every onset sent on the grid of the ticks

@@ -1,0 +1,136 @@
+"""`livegen run` against two budgets, through a real JACK port: start to first note, and memory over time.
+
+    python bench/daemon_budgets.py                   # 3 starts, then 3 minutes of playing at 180 BPM
+    python bench/daemon_budgets.py --starts 5 --minutes 60
+
+Start to first note: from launching `python -m livegen run` (interpreter start,
+imports, model load, port open, the first tune's header written) to the first
+note-on arriving at a second JACK client. Budget: 1 s.
+Memory: the daemon's resident set size, sampled while it plays tune after
+tune. Budget: 150 MB, flat (the slope is printed per hour). A JACK client
+maps the server's shared memory (port buffers: about 100 MB for this server),
+which counts in its RSS but is the server's, the same in every client; so
+the budget is judged on the daemon's own part (RSS less that shared memory),
+and full RSS is printed beside it.
+
+The daemon plays into the reader's existing port, so no note is lost to a
+connection made after it started. The JACK server runs with real-time
+scheduling, as a DAW's does. Needs pytest (the server and reader come from
+tests/jack_harness.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from jack_harness import JackServer, MidiReader  # noqa: E402
+
+FIRST_NOTE_BUDGET_S = 1.0
+RSS_BUDGET_MB = 150.0
+SAMPLE_S = 2.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--starts", type=int, default=3, help="launches timed to the first note")
+    parser.add_argument("--minutes", type=float, default=3.0, help="how long to watch memory")
+    parser.add_argument("--tempo", type=float, default=180.0)
+    options = parser.parse_args()
+
+    server = JackServer(f"livegen-budgets-{datetime.now():%H%M%S}", realtime=True)
+    server.start()
+    reader = None
+    try:
+        os.environ["JACK_DEFAULT_SERVER"] = server.name  # for the reader and for livegen
+        reader = MidiReader("budgets")
+        with tempfile.TemporaryDirectory() as record:
+            first_notes = [first_note_s(reader, Path(record), options.tempo) for _ in range(options.starts)]
+            rss = watch_memory(reader, Path(record), options.tempo, options.minutes * 60)
+    finally:
+        if reader is not None:
+            reader.close()
+        server.close()
+
+    print(f"{datetime.now():%Y-%m-%d %H:%M} {platform.node()} {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}")
+    print(f"start to first note: {', '.join(f'{s:.3f}' for s in first_notes)} s "
+          f"(worst {max(first_notes):.3f} s; budget {FIRST_NOTE_BUDGET_S} s)")
+    minutes = np.array([t for t, _, _ in rss]) / 60
+    megabytes = np.array([own for _, own, _ in rss])
+    full = np.array([total for _, _, total in rss])
+    half = len(minutes) // 2
+    slope = np.polyfit(minutes[half:], megabytes[half:], 1)[0] * 60 if len(minutes) - half >= 2 else float("nan")
+    print(f"RSS less JACK's shared memory, over {minutes[-1]:.1f} min at {options.tempo:g} BPM: "
+          f"first {megabytes[0]:.1f} MB, max {megabytes.max():.1f} MB, last {megabytes[-1]:.1f} MB, "
+          f"second-half slope {slope:+.1f} MB/hour (budget {RSS_BUDGET_MB:g} MB, flat)")
+    print(f"full RSS (with JACK's shared memory): first {full[0]:.1f} MB, max {full.max():.1f} MB")
+    ok = max(first_notes) <= FIRST_NOTE_BUDGET_S and megabytes.max() <= RSS_BUDGET_MB
+    print("within budget" if ok else "OVER BUDGET")
+    return 0 if ok else 1
+
+
+def launch(reader: MidiReader, record: Path, tempo: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "livegen", "run", "--backend", "jack", "--port", reader.port,
+                             "--tempo", str(tempo), "--record", str(record), "--quiet"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)  # SIGINT, not SIGTERM: see tests/jack_harness.py
+    _, stderr = process.communicate(timeout=15)
+    if process.returncode != 0:
+        raise RuntimeError(f"livegen exited with {process.returncode}: {stderr}")
+
+
+def first_note_s(reader: MidiReader, record: Path, tempo: float) -> float:
+    already = len(reader.received())
+    launched = time.monotonic()
+    process = launch(reader, record, tempo)
+    try:
+        records = reader.wait_for(lambda got: any(r.message.type == "note_on" and r.arrival > launched
+                                                  for r in got[already:]), 30.0, "the first note")
+    finally:
+        stop(process)
+    return next(r.arrival for r in records[already:] if r.message.type == "note_on") - launched
+
+
+def watch_memory(reader: MidiReader, record: Path, tempo: float, seconds: float) -> list[tuple[float, float, float]]:
+    """(seconds since launch, RSS less shared memory, RSS) in MB, every SAMPLE_S."""
+    process = launch(reader, record, tempo)
+    samples = []
+    started = time.monotonic()
+    try:
+        while (elapsed := time.monotonic() - started) < seconds:
+            time.sleep(SAMPLE_S)
+            if process.poll() is not None:
+                raise RuntimeError(f"livegen exited with {process.returncode}: {process.stderr.read()}")
+            samples.append((elapsed + SAMPLE_S, *rss_mb(process.pid)))
+    finally:
+        stop(process)
+    return samples
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(RSS less shared memory, RSS) in MB, from /proc (Linux only)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssShmem"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields["VmRSS"] - fields["RssShmem"], fields["VmRSS"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
