@@ -7,6 +7,7 @@ first note <= 1 s) are measured by bench/timing.py and bench/daemon_budgets.py.
 
 from __future__ import annotations
 
+import io
 import signal
 import subprocess
 import sys
@@ -18,11 +19,13 @@ import mido
 import pytest
 from test_output import is_all_notes_off, left_sounding
 
+from livegen import daemon
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
 from livegen.midi_port import open_output
 from livegen.output import promote_current_thread
 from livegen.render import perform
+from livegen.status_line import Status, StatusLine
 
 TEMPO = 240.0
 SECONDS_PER_BEAT = 60.0 / TEMPO
@@ -45,19 +48,24 @@ class Livegen:
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
-        self._started = threading.Event()
+        self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
         for line in self.process.stderr:
-            self.lines.append(line)
-            if line.startswith("livegen: playing into"):
-                self._started.set()
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        """Wait until a line on stderr contains `text`."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: any(text in line for line in self.lines), timeout):
+                pytest.fail(f"livegen said no {text!r} within {timeout} s: {''.join(self.lines[-5:])}")
 
     def wait_started(self, timeout: float = 10.0) -> None:
-        if not self._started.wait(timeout):
-            pytest.fail(f"livegen did not open its ports within {timeout} s: {''.join(self.lines[-5:])}")
+        self.wait_for_line("livegen: playing into", timeout)
 
     def finish(self, timeout: float = 30.0) -> tuple[int, str]:
         """Wait for the exit; returns the status and everything on stderr."""
@@ -270,3 +278,74 @@ def test_follows_midi_clock(livegen, jack_server, midi_reader, tmp_path):
     sent = recorded_note_ons(session_folder(tmp_path), tempo)  # every onset sent on the grid of the ticks
     errors = [off_grid_s(at, sent[0][0], spb / 24) for at, _, _ in sent]
     assert max(errors) <= CLOCK_TOLERANCE_S, errors
+
+
+class ListPort:
+    """An in-memory output port: keeps what it is sent."""
+
+    def __init__(self):
+        self.sent: list[mido.Message] = []
+
+    def send(self, message: mido.Message) -> None:
+        self.sent.append(message)
+
+    def alive(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def list_port(monkeypatch) -> ListPort:
+    """The daemon plays into a ListPort instead of a MIDI system (for tests that need no JACK)."""
+    port = ListPort()
+    monkeypatch.setattr(daemon, "resolve_backend", lambda backend: "test")
+    monkeypatch.setattr(daemon, "open_output", lambda name, backend: port)
+    return port
+
+
+def test_an_internal_error_ends_every_note_and_keeps_the_session(list_port, monkeypatch, tmp_path, caplog):
+    add = daemon.LivePlayer.add
+    calls = []
+
+    def failing_add(player, events):
+        calls.append(events)
+        if len(calls) == 40:
+            raise RuntimeError("a bug in the player")
+        return add(player, events)
+
+    monkeypatch.setattr(daemon.LivePlayer, "add", failing_add)
+    options = daemon.DaemonOptions(tempo_bpm=600.0, seed=1, record=tmp_path)
+    assert daemon.run_daemon(options, StatusLine(enabled=False)) == 1
+    assert "RuntimeError: a bug in the player" in caplog.text and "error.log" in caplog.text
+    assert any(m.type == "note_on" for m in list_port.sent)
+    assert not left_sounding(list_port.sent) and is_all_notes_off(list_port.sent[-1])
+    folder = session_folder(tmp_path)
+    assert "% unfinished" in (folder / "session.abc").read_text()
+    assert "a bug in the player" in (folder / "error.log").read_text()
+
+
+def test_status_line_without_a_terminal_prints_a_line_per_tune():
+    stream = io.StringIO()
+    status_line = StatusLine(stream)
+    for tune, title, bar in [(0, "", 0), (1, "", 0), (1, "Tune A", 1), (1, "Tune A", 2), (2, "Tune B", 1)]:
+        status_line.show(Status(tune, title, "G", "6/8", 120.0, 1.0, bar, "playing"))
+    status_line.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "1. Tune A" in lines[0] and "2. Tune B" in lines[1] and "6/8" in lines[0]
+
+
+def test_keeps_playing_when_the_jack_server_goes_and_comes_back(livegen, jack_server, midi_reader):
+    run = livegen("LiveGenLoss", "--tempo", str(TEMPO), *SHORT)
+    run.wait_started()
+    jack_server.stop()
+    run.wait_for_line("MIDI port lost", 5.0)
+    assert run.process.poll() is None
+    jack_server.start()
+    run.wait_for_line("MIDI port is back", 10.0)
+    reader = midi_reader("LiveGenLoss:LiveGenLoss")
+    reader.wait_for(lambda records: len(note_ons(records)) >= 2, 10.0, "notes after reconnecting")
+    run.process.send_signal(signal.SIGINT)
+    status, stderr = run.finish(10.0)
+    assert status == 0 and stderr.count("MIDI port lost") == 1, stderr
