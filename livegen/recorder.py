@@ -4,6 +4,8 @@ A session is one folder holding session.abc and session.mid. The ABC is
 appended and flushed as each tune ends; the MIDI file is rebuilt from the
 log of sent messages at every tune end and at exit (written beside and then
 renamed over the old one), so a crash loses at most the tune being played.
+The rebuild runs on a writer thread of its own: after an hour it takes a
+good part of a second, which the generation thread can't spare.
 
 The MIDI log is taken at the port (RecordingPort wraps the one the output
 thread sends through), so the file holds what a listener heard: the
@@ -42,21 +44,24 @@ class SessionRecorder:
         self.abc_path = self.folder / "session.abc"
         self.midi_path = self.folder / "session.mid"
         self.tempo_bpm = tempo_bpm  # the MIDI file's nominal tempo: it turns sent times into ticks
-        self._sent: list[tuple[float, mido.Message]] = []  # appended by the output thread only
+        self._sent: list[tuple[float, bytes]] = []  # appended by the output thread only; bytes: compact
         self._write = threading.Lock()
+        self._due = threading.Event()  # session.mid is behind
+        self._closing = False
+        self._writer = threading.Thread(target=self._write_when_due, name="livegen-recorder", daemon=True)
+        self._writer.start()
 
     def port(self, port: Port) -> RecordingPort:
         return RecordingPort(port, self._sent)
 
     def tune_finished(self, text: str, finished: bool = True) -> None:
-        """Append a tune's ABC (marked if it was cut short) and bring session.mid up to date."""
+        """Append a tune's ABC (marked if it was cut short); session.mid follows on the writer thread."""
         text = text.rstrip("\n") + "\n"
         if not finished:
             text += "% unfinished: livegen stopped writing this tune here\n"
-        with self._write:
-            with self.abc_path.open("a", encoding="utf-8") as abc:
-                abc.write(text + "\n")
-        self.write_midi()
+        with self.abc_path.open("a", encoding="utf-8") as abc:
+            abc.write(text + "\n")
+        self._due.set()
 
     def write_midi(self) -> None:
         """Rewrite session.mid from every message sent so far."""
@@ -67,6 +72,21 @@ class SessionRecorder:
             os.replace(partial, self.midi_path)
 
     def close(self) -> None:
+        """Stop the writer and write session.mid a last time (after the output thread's final messages)."""
+        self._closing = True
+        self._due.set()
+        self._writer.join()
+        self._write_logged()
+
+    def _write_when_due(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            if self._closing:
+                return
+            self._write_logged()
+
+    def _write_logged(self) -> None:
         try:
             self.write_midi()
         except OSError as error:
@@ -76,13 +96,13 @@ class SessionRecorder:
 class RecordingPort:
     """A port that logs each message it sends, with its monotonic send time."""
 
-    def __init__(self, port: Port, sent: list[tuple[float, mido.Message]]):
+    def __init__(self, port: Port, sent: list[tuple[float, bytes]]):
         self._port = port
         self._sent = sent
 
     def send(self, message: mido.Message) -> None:
         self._port.send(message)
-        self._sent.append((time.monotonic(), message))
+        self._sent.append((time.monotonic(), bytes(message.bytes())))
 
     def alive(self) -> bool:
         return self._port.alive()
@@ -91,8 +111,9 @@ class RecordingPort:
         self._port.close()
 
 
-def sent_to_midi(sent: list[tuple[float, mido.Message]], tempo_bpm: float) -> mido.MidiFile:
+def sent_to_midi(sent: list[tuple[float, bytes]], tempo_bpm: float) -> mido.MidiFile:
     """A type-1 file, one track per channel, times measured from the first message sent."""
+    sent = [(at, mido.Message.from_bytes(data)) for at, data in sent]
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(mido.MidiTrack([mido.MetaMessage("track_name", name="livegen session"),
                                        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm))]))
