@@ -355,5 +355,5 @@ def test_humanise_varies_velocity_and_delays_onsets_within_bounds():
     session = daemon.Daemon(daemon.DaemonOptions(humanise=1.0, seed=1))
     draws = [session._humanised(90, 0.006) for _ in range(200)]
     assert all(0.0 <= delay <= 0.003 and 80 <= velocity <= 100 for delay, velocity in draws)
-    assert len({velocity for _, velocity in draws}) > 10 and len({delay for delay, _ in draws}) > 100
+    assert len({velocity for _, velocity in draws}) > 10 and len({delay for delay, _ in draws}) > 50
     assert daemon.Daemon(daemon.DaemonOptions())._humanised(90, 0.5) == (0.0, 90)  # off by default
