@@ -41,7 +41,7 @@ class StatusLine:
         self.enabled = enabled
         self.in_place = enabled and self.stream.isatty()
         self._lock = threading.Lock()
-        self._shown = False  # an in-place line is on screen
+        self._shown = ""  # the in-place line on screen, if any
         self._announced = 0  # the last tune given a line of its own (not in place)
 
     def show(self, status: Status) -> None:
@@ -49,9 +49,11 @@ class StatusLine:
             return
         with self._lock:
             if self.in_place:
-                width = shutil.get_terminal_size().columns - 1
-                self.stream.write(CLEAR_LINE + status.line()[:width])
-                self._shown = True
+                text = status.line()[:shutil.get_terminal_size().columns - 1]
+                if text == self._shown:
+                    return
+                self.stream.write(CLEAR_LINE + text)
+                self._shown = text
             elif status.tune > self._announced and status.title:
                 self.stream.write(status.line() + "\n")
                 self._announced = status.tune
@@ -65,7 +67,7 @@ class StatusLine:
             if self._shown:
                 self.stream.write(CLEAR_LINE)
                 self.stream.flush()
-                self._shown = False
+                self._shown = ""
 
     def close(self) -> None:
         self.clear()
