@@ -6,6 +6,12 @@
 Start to first note: from launching `python -m livegen run` (interpreter start,
 imports, model load, port open, the first tune's header written) to the first
 note-on arriving at a second JACK client. Budget: 1 s.
+Onset jitter: during that run, each note-on's arrival against where the
+session's ABC puts it (tunes follow each other on whole beats), after taking
+out the one constant offset of the whole run (JACK's period and the start
+margin), so it measures jitter, not latency; bench/timing.py measures
+against the schedule itself. The last tune, cut off by the stop, is left out.
+
 Memory: the daemon's resident set size, sampled while it plays tune after
 tune. Budget: 150 MB, flat (the slope is printed per hour). A JACK client
 maps the server's shared memory (port buffers: about 100 MB for this server),
@@ -34,6 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
+from livegen.abc import parse_tunes
+from livegen.abc.collection import read_abc_file
+from livegen.render import perform
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from jack_harness import JackServer, MidiReader  # noqa: E402
 
@@ -57,7 +67,10 @@ def main() -> int:
         reader = MidiReader("budgets")
         with tempfile.TemporaryDirectory() as record:
             first_notes = [first_note_s(reader, Path(record), options.tempo) for _ in range(options.starts)]
-            rss = watch_memory(reader, Path(record), options.tempo, options.minutes * 60)
+            already = len(reader.received())
+            rss = watch_memory(reader, Path(record) / "memory", options.tempo, options.minutes * 60)
+            (session,) = (Path(record) / "memory").iterdir()
+            jitter = onset_jitter_ms(reader.received()[already:], session / "session.abc", options.tempo)
     finally:
         if reader is not None:
             reader.close()
@@ -76,6 +89,8 @@ def main() -> int:
           f"first {megabytes[0]:.1f} MB, max {megabytes.max():.1f} MB, last {megabytes[-1]:.1f} MB, "
           f"second-half slope {slope:+.1f} MB/hour (budget {RSS_BUDGET_MB:g} MB, flat)")
     print(f"full RSS (with JACK's shared memory): first {full[0]:.1f} MB, max {full.max():.1f} MB")
+    print(f"onset jitter over {jitter[3]} notes of finished tunes: p50 {jitter[0]:.3f} ms, p99 {jitter[1]:.3f} ms, "
+          f"max {jitter[2]:.3f} ms")
     ok = max(first_notes) <= FIRST_NOTE_BUDGET_S and megabytes.max() <= RSS_BUDGET_MB
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1
@@ -120,6 +135,28 @@ def watch_memory(reader: MidiReader, record: Path, tempo: float, seconds: float)
     finally:
         stop(process)
     return samples
+
+
+def onset_jitter_ms(received, abc: Path, tempo: float) -> tuple[float, float, float, int]:
+    """p50, p99 and max of |arrival - written onset - the run's median offset|, and how many notes."""
+    seconds_per_beat = 60.0 / tempo
+    written, start = [], 0.0  # (beat in the session, channel, pitch); where the next tune starts
+    tunes = parse_tunes(read_abc_file(abc))
+    for events in tunes[:-1]:
+        notes = perform(events, tempo_bpm=tempo).notes
+        written += [(start + float(note.start), note.channel, note.pitch) for note in notes]
+        start = float(np.ceil(start + max(float(note.start + note.duration) for note in notes if note.channel == 0)))
+    arrivals: dict[tuple[int, int], list[float]] = {}
+    for record in received:
+        if record.message.type == "note_on" and record.message.velocity > 0:
+            arrivals.setdefault((record.message.channel, record.message.note), []).append(record.arrival)
+    origin = min(min(times) for times in arrivals.values())
+    offsets = []
+    for beat, channel, pitch in written:
+        due = origin + beat * seconds_per_beat
+        offsets.append(min((at - due for at in arrivals.get((channel, pitch), [])), key=abs, default=np.inf))
+    errors = np.abs(np.array(offsets) - np.median(offsets)) * 1000
+    return float(np.percentile(errors, 50)), float(np.percentile(errors, 99)), float(errors.max()), len(errors)
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
