@@ -97,6 +97,9 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
 
 
+DEFAULT_HELP = " (default: %(default)s)"  # for options whose default says something
+
+
 def _add_run(verbs) -> None:
     run = verbs.add_parser(
         "run",
@@ -105,41 +108,40 @@ def _add_run(verbs) -> None:
         "melody on one channel, chord symbols as held chords (with a bass note) on another, repeats as "
         "written. Ctrl-C (or SIGTERM) stops cleanly, with no note left sounding. Everything played is "
         "recorded: the ABC of each tune and a MIDI file of what was sent.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     midi = run.add_argument_group("MIDI")
     midi.add_argument("--port", default="LiveGen",
-                      help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual one")
+                      help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual one" + DEFAULT_HELP)
     midi.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
-                      help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is missing)")
+                      help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is missing)" + DEFAULT_HELP)
     midi.add_argument("--clock", choices=("internal", "midi"), default="internal",
                       help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
-                      "continue, song position) on --clock-port")
-    midi.add_argument("--clock-port", default="LiveGen Clock", help="input port the DAW sends its MIDI clock to")
+                      "continue, song position) on --clock-port" + DEFAULT_HELP)
+    midi.add_argument("--clock-port", default="LiveGen Clock", help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
     midi.add_argument("--tempo", type=float, default=120.0,
-                      help="quarter notes per minute (with --clock midi: until the clock says otherwise)")
+                      help="quarter notes per minute (with --clock midi: until the clock says otherwise)" + DEFAULT_HELP)
     midi.add_argument("--lookahead", type=float, default=1.0,
-                      help="beats of music generated ahead of what is heard")
+                      help="beats of music generated ahead of what is heard" + DEFAULT_HELP)
     playing = run.add_argument_group("playing")
-    playing.add_argument("--melody-channel", type=_channel, default="1", help="MIDI channel of the melody (1-16)")
+    playing.add_argument("--melody-channel", type=_channel, default="1", help="MIDI channel of the melody (1-16)" + DEFAULT_HELP)
     playing.add_argument("--chord-channel", type=_channel_or_off, default="2",
-                         help="MIDI channel of the chords (1-16; 0: no chords)")
+                         help="MIDI channel of the chords (1-16; 0: no chords)" + DEFAULT_HELP)
     playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
-    playing.add_argument("--velocity", type=_midi_value, default=90, help="melody velocity (1-127)")
-    playing.add_argument("--chord-velocity", type=_midi_value, default=62, help="chord velocity (1-127)")
+    playing.add_argument("--velocity", type=_velocity, default=90, help="melody velocity (1-127)" + DEFAULT_HELP)
+    playing.add_argument("--chord-velocity", type=_velocity, default=62, help="chord velocity (1-127)" + DEFAULT_HELP)
     playing.add_argument("--accent", type=int, default=14, help="velocity added on the first beat of a bar "
-                         "(half of it on the other strong beats)")
+                         "(half of it on the other strong beats)" + DEFAULT_HELP)
     playing.add_argument("--transpose", type=int, default=0, help="semitones up (negative: down)")
     playing.add_argument("--lowest", type=_midi_value, default=21, help="lowest melody note (MIDI number); "
-                         "notes below move up by octaves")
-    playing.add_argument("--highest", type=_midi_value, default=108, help="highest melody note (MIDI number)")
+                         "notes below move up by octaves" + DEFAULT_HELP)
+    playing.add_argument("--highest", type=_midi_value, default=108, help="highest melody note (MIDI number)" + DEFAULT_HELP)
     playing.add_argument("--humanise", type=float, default=0.0,
                          help="0 (off) to 1: vary velocities by up to 10 and start notes up to 10 ms late")
     tunes = run.add_argument_group("tunes")
     tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
     tunes.add_argument("--seed", type=int, default=None, help="same model, seed and settings: same tunes")
     tunes.add_argument("--temperature", type=float, default=1.0,
-                       help="0.05 (safe, repetitive) to 3 (wild); 1 samples the model as trained")
+                       help="0.05 (safe, repetitive) to 3 (wild); 1 samples the model as trained" + DEFAULT_HELP)
     tunes.add_argument("--top-p", type=float, default=1.0, help="sample only from the most likely characters "
                        "whose probabilities add up to this (1 = all)")
     tunes.add_argument("--meter", help="metre of every tune, as in ABC: 6/8, 4/4, 3/4 ...")
@@ -147,7 +149,7 @@ def _add_run(verbs) -> None:
     tunes.add_argument("--type", dest="tune_type", choices=sorted(TUNE_TYPES),
                        help="tune type: sets the metre unless --meter is given")
     tunes.add_argument("--max-length", type=int, default=3000,
-                       help="characters per tune: past 80%% of this a tune ends at the next full bar")
+                       help="characters per tune: past 80%% of this a tune ends at the next full bar" + DEFAULT_HELP)
     tunes.add_argument("--tunes", type=int, default=None, help="stop after this many tunes (default: play until "
                        "stopped)")
     session = run.add_argument_group("session")
@@ -176,11 +178,15 @@ def _channel_or_off(text: str) -> int | None:
     return None if int(text) == 0 else _channel(text)
 
 
-def _midi_value(text: str) -> int:
+def _midi_value(text: str, lowest: int = 0) -> int:
     value = int(text)
-    if not 0 <= value <= 127:
-        raise argparse.ArgumentTypeError(f"MIDI values are 0-127, not {value}")
+    if not lowest <= value <= 127:
+        raise argparse.ArgumentTypeError(f"this MIDI value is {lowest}-127, not {value}")
     return value
+
+
+def _velocity(text: str) -> int:
+    return _midi_value(text, lowest=1)  # a note-on with velocity 0 is a note-off
 
 
 def _add_generate(verbs) -> None:
