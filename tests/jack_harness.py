@@ -11,6 +11,7 @@ killed with SIGTERM stalls a sync-mode server for 5 s.
 
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import os
@@ -37,6 +38,25 @@ JACK_SHM_DIR = Path("/dev/shm")
 _names = itertools.count()
 
 
+@functools.cache
+def clear_stale_jack_state() -> None:
+    """Once per process, with no jackd running: remove what dead servers left in /dev/shm.
+
+    A server that dies uncleanly keeps its slot in JACK's shared registry,
+    which has eight; once they are taken every new server fails with "Too
+    many servers already active", on this machine and in CI after it. Only
+    before this process's first JACK client: libjack keeps the registry it
+    first mapped.
+    """
+    if subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0:
+        return
+    for leftover in [*JACK_SHM_DIR.glob("jack-*"), *JACK_SHM_DIR.glob("jack_db-*")]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
 class JackServer:
     """jackd on the dummy driver, started and stopped on demand; clients find it through JACK_DEFAULT_SERVER."""
 
@@ -52,6 +72,7 @@ class JackServer:
 
     def start(self) -> None:
         """Start jackd and return once it answers jack_lsp."""
+        clear_stale_jack_state()
         command = ["jackd", "-S", "-R" if self.realtime else "-r", "-n", self.name,
                    "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(PERIOD_FRAMES), "-C", "0", "-P", "0"]
         self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
