@@ -33,8 +33,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from livegen.abc import TimedChordSymbol, play_order, timeline
-from livegen.arrangement import BEATS_PER_WHOLE, ArrangementSettings
+from livegen.arrangement import ArrangementSettings
 from livegen.clock import InternalClock, MidiClockFollower
 from livegen.composer import TuneComposer, TunePlan
 from livegen.engine import Engine
@@ -257,7 +256,7 @@ class Daemon:
                 if events:
                     self._schedule(player.add(events))
                     self._publish(number, composer, start)
-                    settled_until = self._settled_until(player)
+                    settled_until = player.settled_until
                 if composer.finished:
                     return player.tune_end_beat
                 logits = engine.step(np.array([vocabulary.id_of(character)]))
@@ -265,20 +264,6 @@ class Daemon:
                 self._wait_until_needed(settled_until, moves)
         finally:
             self.recorder.tune_finished("".join(composer.text), composer.finished)
-
-    def _settled_until(self, player: LivePlayer) -> Fraction:
-        """The session beat up to which every note has been handed out.
-
-        The player holds back the latest chord until the next chord symbol says
-        how long it lasts, so with chords on, writing must go on past that
-        chord's onset, however far that is, or the chord would start late.
-        """
-        if self.options.arrangement.chord_channel is None or player.finished:
-            return player.played_until
-        chords = [item for item in timeline(play_order(player.events)) if isinstance(item, TimedChordSymbol)]
-        if not chords:
-            return player.played_until
-        return min(player.played_until, player.start_beat + chords[-1].onset * BEATS_PER_WHOLE)
 
     def _publish(self, number: int, composer: TuneComposer, start: Fraction) -> None:
         if self._tune is not None and self._tune.number == number:

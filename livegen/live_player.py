@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from livegen.abc import Chord, ChordSymbol, EndOfTune, Event, Note, TimedChordSymbol, play_order, timeline
-from livegen.arrangement import ArrangementSettings, PerformedNote, arrange_chord, arrange_melody
+from livegen.arrangement import BEATS_PER_WHOLE, ArrangementSettings, PerformedNote, arrange_chord, arrange_melody
 
 MUSICAL = (Note, Chord, ChordSymbol)
 
@@ -46,11 +46,23 @@ class LivePlayer:
         self._melody_out = 0
         self._chords_out = 0
         self._played_until = Fraction(0)  # beats into the tune covered by handed-out melody
+        self._held_chord_onset: Fraction | None = None  # beats into the tune of the chord not yet handed out
 
     @property
     def played_until(self) -> Fraction:
         """The session beat up to which settled melody has been handed out."""
         return self.start_beat + self._played_until
+
+    @property
+    def settled_until(self) -> Fraction:
+        """The session beat up to which every note, chords included, has been handed out.
+
+        The latest chord waits for the next chord symbol to say how long it
+        lasts, so whoever keeps a lookahead must write on past its onset.
+        """
+        if self._held_chord_onset is None:
+            return self.played_until
+        return min(self.played_until, self.start_beat + self._held_chord_onset)
 
     def add(self, events: list[Event]) -> list[ScheduledNote]:
         """Take newly parsed events; returns the notes that became settled."""
@@ -69,7 +81,7 @@ class LivePlayer:
         melody = arrange_melody(items, self.settings)
         settled_melody = len(melody) if self.finished or not self._tie_open(played) else len(melody) - 1
         chords = [item for item in items if isinstance(item, TimedChordSymbol)]
-        end = max((note.start + note.duration for note in melody), default=Fraction(0)) / 4
+        end = max((note.start + note.duration for note in melody), default=Fraction(0)) / BEATS_PER_WHOLE
         handed: list[PerformedNote] = melody[self._melody_out:max(self._melody_out, settled_melody)]
         self._melody_out = max(self._melody_out, settled_melody)
         settled_chords = len(chords) if self.finished else len(chords) - 1
@@ -77,6 +89,8 @@ class LivePlayer:
             until = chords[index + 1].onset if index + 1 < len(chords) else end
             handed += arrange_chord(chords[index], until, self.settings)
         self._chords_out = max(self._chords_out, settled_chords)
+        held = self.settings.chord_channel is not None and self._chords_out < len(chords)
+        self._held_chord_onset = chords[self._chords_out].onset * BEATS_PER_WHOLE if held else None
         if handed:
             self._played_until = max(self._played_until, *(note.start + note.duration for note in handed
                                                            if note.channel == self.settings.melody_channel),
