@@ -175,3 +175,20 @@ def test_eval_json_for_a_folder_and_for_the_model(tmp_path, nottingham):
     summary = json.loads(sampled.stdout)["summary"]
     assert summary["tunes"] == 4 and 0 <= summary["notes_in_key"] <= 1
     assert not np.isnan(summary["bars_of_right_length"])
+
+
+def test_the_live_player_counts_a_held_chord_as_not_yet_handed_out():
+    parser, player = AbcStreamParser(), LivePlayer(ArrangementSettings(), start_beat=Fraction(8))
+    for character in 'X:1\nM:4/4\nL:1/4\nK:G\n"G"GA "D"Bc|de':
+        player.add(parser.feed(character))
+    assert player.played_until > Fraction(8 + 4)  # melody handed out into the second bar
+    assert player.settled_until == Fraction(8 + 2)  # the D chord waits for the next chord symbol
+    player.add(parser.feed('"'))
+    for character in 'C"f':
+        player.add(parser.feed(character))
+    assert player.settled_until == Fraction(8 + 6)  # D is settled now; the C chord (beat 6, over f) waits
+    no_chords = LivePlayer(ArrangementSettings(chord_channel=None))
+    parser = AbcStreamParser()
+    for character in 'X:1\nM:4/4\nL:1/4\nK:G\n"G"GA "D"Bc|de':
+        no_chords.add(parser.feed(character))
+    assert no_chords.settled_until == no_chords.played_until
