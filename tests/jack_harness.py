@@ -48,13 +48,23 @@ def clear_stale_jack_state() -> None:
     before this process's first JACK client: libjack keeps the registry it
     first mapped.
     """
-    if subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0:
+    if _jackd_running():
         return
     for leftover in [*JACK_SHM_DIR.glob("jack-*"), *JACK_SHM_DIR.glob("jack_db-*")]:
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
             leftover.unlink(missing_ok=True)
+
+
+def _jackd_running() -> bool:
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "jackd":
+                return True
+        except OSError:  # the process ended while we looked
+            continue
+    return False
 
 
 class JackServer:
