@@ -36,9 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from jack_harness import PERIOD_S, JackServer, MidiReader  # noqa: E402
 
 from livegen.clock import InternalClock  # noqa: E402
+from livegen.engine import Engine  # noqa: E402
 from livegen.midi_port import open_output  # noqa: E402
-from livegen.model_file import LOGITS_OUTPUT, TOKEN_INPUT, load_model, next_state_names, state_names  # noqa: E402
+from livegen.model_file import load_model  # noqa: E402
 from livegen.output import OutputThread, promote_current_thread  # noqa: E402
+from livegen.sampler import Sampler  # noqa: E402
 
 PORT = "LiveGen Bench"
 WARM_UP_BEATS = 4  # not measured: the reader pins its arrival clock on the first messages
@@ -97,19 +99,14 @@ class ModelLoad(threading.Thread):
     def run(self) -> None:
         if self.promote:
             self.realtime = promote_current_thread(1)
-        model, rng = self.model, np.random.default_rng(0)
-        outputs = [LOGITS_OUTPUT, *next_state_names(model.layers)]
-        zeros = {name: np.zeros((1, model.units), np.float32) for name in state_names(model.layers)}
-        feeds = {TOKEN_INPUT: np.zeros(1, np.int64), **zeros}
+        engine, sampler = Engine(self.model), Sampler(seed=0)
+        token = np.zeros(1, np.int64)
         started = time.perf_counter()
         while not self.stop.is_set():
-            logits, *state = model.session.run(outputs, feeds)
-            probabilities = np.exp(logits[0] - logits[0].max())
-            token = rng.choice(len(probabilities), p=probabilities / probabilities.sum())
-            feeds = {TOKEN_INPUT: np.array([token], np.int64), **dict(zip(state_names(model.layers), state))}
+            token = sampler.sample(engine.step(token))
             self.steps += 1
             if self.steps % 2000 == 0:
-                feeds.update(zeros)  # a new tune now and then, as the daemon does
+                engine.reset()  # a new tune now and then, as the daemon does
         self.seconds = time.perf_counter() - started
 
 
