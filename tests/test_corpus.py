@@ -8,14 +8,8 @@ from fractions import Fraction
 import pytest
 from abc2midi_reference import render_with_abc2midi
 
-from export.corpus import (
-    Tune,
-    corpus_text,
-    load_tunes,
-    normalise_tune,
-    read_abc_file,
-    split_tunes,
-)
+from export.corpus import Tune, corpus_text, load_tunes, normalise_tune
+from livegen.abc.collection import read_abc_file, split_tunes
 from livegen.errors import LivegenError
 from livegen.vocab import Vocabulary
 
