@@ -22,13 +22,16 @@ from livegen.abc import Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
 from livegen.arrangement import ArrangementSettings
 from livegen.composer import TUNE_TYPES, TunePlan
-from livegen.daemon import DaemonOptions, run_daemon
+from livegen.daemon import DaemonOptions, OscOptions, run_daemon
 from livegen.errors import LivegenError
 from livegen.evaluate import CopyIndex, evaluate
 from livegen.generate import compose_tunes
 from livegen.midi_file import write_midi
 from livegen.midi_port import BACKEND_CHOICES, format_ports, list_ports
 from livegen.model_file import load_model
+from livegen.parameters import (DEFAULT_CC_MAP, FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE,
+                                Parameter, parse_cc_map)
+from livegen.presets import load_preset, preset_names
 from livegen.piano_roll import write_piano_roll
 from livegen.recorder import default_sessions_folder
 from livegen.render import file_stem, perform
@@ -79,11 +82,8 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by everything that samples tunes from a model."""
     group = parser.add_argument_group("sampling")
     group.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
-    group.add_argument("--temperature", type=float, default=1.0,
-                       help="0.05 (safe, repetitive) to 3 (wild); 1 samples the model as trained")
-    group.add_argument("--top-p", type=float, default=1.0, help="sample only from the most likely characters "
-                       "whose probabilities add up to this (1 = all)")
-    group.add_argument("--seed", type=int, default=None, help="same model, seed and settings: same tunes")
+    for name in ("temperature", "top_p", "seed"):
+        _add_parameter_option(group, PARAMETERS[name], live=False)
     group.add_argument("--no-constraints", dest="constrained", action="store_false",
                        help="let the model write invalid ABC and bars of any length")
     group.add_argument("--max-length", type=int, default=3000, help="characters per tune before it is ended")
@@ -106,8 +106,10 @@ def _add_run(verbs) -> None:
         help="the live instrument: generate tunes and play them into a MIDI port",
         description="Write tune after tune and play each as it is written into a MIDI port your DAW reads: "
         "melody on one channel, chord symbols as held chords (with a bass note) on another, repeats as "
-        "written. Ctrl-C (or SIGTERM) stops cleanly, with no note left sounding. Everything played is "
-        "recorded: the ABC of each tune and a MIDI file of what was sent.",
+        "written. Steer it while it plays over OSC and MIDI CC (see the end of this help). Ctrl-C (or "
+        "SIGTERM) stops cleanly, with no note left sounding. Everything played is recorded: the ABC of each "
+        "tune and a MIDI file of what was sent.",
+        epilog=_live_control_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     midi = run.add_argument_group("MIDI")
     midi.add_argument("--port", default="LiveGen",
@@ -118,36 +120,40 @@ def _add_run(verbs) -> None:
                       help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
                       "continue, song position) on --clock-port" + DEFAULT_HELP)
     midi.add_argument("--clock-port", default="LiveGen Clock", help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
-    midi.add_argument("--tempo", type=float, default=120.0,
-                      help="quarter notes per minute (with --clock midi: until the clock says otherwise)" + DEFAULT_HELP)
+    midi.add_argument("--control-port", default="LiveGen Control",
+                      help="input port for MIDI control changes (the same name as --clock-port shares one port)" + DEFAULT_HELP)
+    midi.add_argument("--cc", type=_cc_map, default=None, metavar="NAME=CC[,NAME=CC...]",
+                      help="your own controller map instead of the default one (listed below), e.g. "
+                      "temperature=74,tempo=71")
+    midi.add_argument("--no-cc", dest="control", action="store_false", help="no control port")
     midi.add_argument("--lookahead", type=float, default=1.0,
                       help="beats of music generated ahead of what is heard" + DEFAULT_HELP)
+    osc = run.add_argument_group("OSC")
+    osc.add_argument("--osc-host", default="127.0.0.1", help="address to listen on; another than this "
+                     "computer's own needs --osc-allow" + DEFAULT_HELP)
+    osc.add_argument("--osc-port", type=int, default=9000, help="UDP port to listen on (0: any free port)" + DEFAULT_HELP)
+    osc.add_argument("--osc-allow", type=lambda text: tuple(text.replace(",", " ").split()), default=(),
+                     metavar="ADDRESS[,ADDRESS...]", help="controllers (IP addresses) accepted from other computers")
+    osc.add_argument("--feedback", type=_host_and_port, action="append", default=[], metavar="HOST:PORT",
+                     help="send every change, the tune's title, bar and last note here (repeatable)")
+    osc.add_argument("--no-osc", dest="osc", action="store_false", help="no OSC at all")
+    live = run.add_argument_group(
+        "live parameters", "Each can also be changed while playing (see below). Values given here override "
+        "the preset's.")
+    live.add_argument("--preset", help=f"a style preset by name ({', '.join(preset_names())}) or a .toml file")
+    for parameter in PARAMETERS.values():
+        if parameter.holds_value and parameter.name != "play":
+            _add_parameter_option(live, parameter, live=True)
     playing = run.add_argument_group("playing")
-    playing.add_argument("--melody-channel", type=_channel, default="1", help="MIDI channel of the melody (1-16)" + DEFAULT_HELP)
-    playing.add_argument("--chord-channel", type=_channel_or_off, default="2",
-                         help="MIDI channel of the chords (1-16; 0: no chords)" + DEFAULT_HELP)
     playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
-    playing.add_argument("--velocity", type=_velocity, default=90, help="melody velocity (1-127)" + DEFAULT_HELP)
     playing.add_argument("--chord-velocity", type=_velocity, default=62, help="chord velocity (1-127)" + DEFAULT_HELP)
     playing.add_argument("--accent", type=int, default=14, help="velocity added on the first beat of a bar "
                          "(half of it on the other strong beats)" + DEFAULT_HELP)
-    playing.add_argument("--transpose", type=int, default=0, help="semitones up (negative: down)")
     playing.add_argument("--lowest", type=_midi_value, default=21, help="lowest melody note (MIDI number); "
                          "notes below move up by octaves" + DEFAULT_HELP)
     playing.add_argument("--highest", type=_midi_value, default=108, help="highest melody note (MIDI number)" + DEFAULT_HELP)
-    playing.add_argument("--humanise", type=float, default=0.0,
-                         help="0 (off) to 1: vary velocities by up to 10 and start notes up to 10 ms late")
     tunes = run.add_argument_group("tunes")
     tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
-    tunes.add_argument("--seed", type=int, default=None, help="same model, seed and settings: same tunes")
-    tunes.add_argument("--temperature", type=float, default=1.0,
-                       help="0.05 (safe, repetitive) to 3 (wild); 1 samples the model as trained" + DEFAULT_HELP)
-    tunes.add_argument("--top-p", type=float, default=1.0, help="sample only from the most likely characters "
-                       "whose probabilities add up to this (1 = all)")
-    tunes.add_argument("--meter", help="metre of every tune, as in ABC: 6/8, 4/4, 3/4 ...")
-    tunes.add_argument("--key", help="key and mode as in ABC: G, Em, Ador, Dmix, Bb ...")
-    tunes.add_argument("--type", dest="tune_type", choices=sorted(TUNE_TYPES),
-                       help="tune type: sets the metre unless --meter is given")
     tunes.add_argument("--max-length", type=int, default=3000,
                        help="characters per tune: past 80%% of this a tune ends at the next full bar" + DEFAULT_HELP)
     tunes.add_argument("--tunes", type=int, default=None, help="stop after this many tunes (default: play until "
@@ -159,23 +165,67 @@ def _add_run(verbs) -> None:
     run.set_defaults(handler=_run_run)
 
 
+def _add_parameter_option(group, parameter: Parameter, live: bool) -> None:
+    """An option for a parameter of the live table; for `run`, its help also says how to change it live."""
+    where = ""
+    if live:
+        cc = f", CC {parameter.cc}" if parameter.cc is not None else ""
+        where = f"; {parameter.takes_effect}; OSC {parameter.address}{cc}"
+    default = parameter.text(parameter.default) if parameter.kind != "number" else f"{parameter.default:g}"
+    group.add_argument(parameter.option, dest=parameter.name, type=_parameter_value(parameter),
+                       default=None if live else parameter.default,
+                       metavar=parameter.name.upper(),
+                       help=f"{parameter.help} ({parameter.describe_range()}; default {default}{where})")
+
+
+def _parameter_value(parameter: Parameter):
+    def convert(text: str):
+        try:
+            value = text if parameter.kind == "choice" else float(text)
+            return parameter.check(value)
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(str(reason)) from None
+
+    convert.__name__ = parameter.name  # argparse names the type in its messages
+    return convert
+
+
+def _live_control_help() -> str:
+    triggers = "\n".join(f"  {parameter.address:22} {parameter.help}" for parameter in PARAMETERS.values()
+                         if parameter.kind in ("toggle", "trigger"))
+    cc_map = ", ".join(f"{number} {name}" for number, name in sorted(DEFAULT_CC_MAP.items()))
+    return f"""live control:
+  Every live parameter above listens on OSC at /livegen/NAME (its value; a choice by
+  name or index) and /livegen/NAME/norm (0..1, what TouchOSC faders send).
+  Out-of-range values are clamped.
+{triggers}
+  {FEEDBACK_HERE:22} send feedback to the address this message came from
+  Feedback (to --feedback and /livegen/feedback/here): /livegen/NAME, /livegen/NAME/norm,
+  /livegen/NAME/text, {TUNE_TITLE}, {TUNE_BAR}, {TUNE_NOTE}.
+  MIDI CC on --control-port (0-127 spans each range; 64 and up presses a button). Default map:
+  {cc_map}.
+  A TouchOSC layout for all of this: presets/livegen.tosc."""
+
+
+def _cc_map(text: str) -> dict[int, str]:
+    try:
+        return parse_cc_map(text)
+    except ValueError as reason:
+        raise argparse.ArgumentTypeError(str(reason)) from None
+
+
+def _host_and_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:9001")
+    return host, int(port)
+
+
 def _add_ports(verbs) -> None:
     ports = verbs.add_parser("ports", help="list MIDI ports per backend",
                              description="List the MIDI ports of every MIDI system on this machine, or why one "
                              "is not available.")
     ports.set_defaults(handler=_run_ports)
-
-
-def _channel(text: str) -> int:
-    """A MIDI channel as users count them (1-16), as mido counts them (0-15)."""
-    channel = int(text)
-    if not 1 <= channel <= 16:
-        raise argparse.ArgumentTypeError(f"MIDI channels are 1-16, not {channel}")
-    return channel - 1
-
-
-def _channel_or_off(text: str) -> int | None:
-    return None if int(text) == 0 else _channel(text)
 
 
 def _midi_value(text: str, lowest: int = 0) -> int:
@@ -303,25 +353,23 @@ def _run_run(arguments, argv) -> None:
     handler = LineAwareHandler(status_line)
     handler.setFormatter(logging.Formatter("livegen: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    if not 0.0 <= arguments.humanise <= 1.0:
-        raise LivegenError(f"--humanise {arguments.humanise} is outside 0 to 1")
     if arguments.lookahead <= 0:
         raise LivegenError("--lookahead must be more than 0 beats")
-    if not 10 <= arguments.tempo <= 1000:
-        raise LivegenError(f"--tempo {arguments.tempo} is outside 10 to 1000 BPM")
     if arguments.tunes is not None and arguments.tunes < 1:
         raise LivegenError("--tunes must be at least 1")
-    plan = TunePlan(arguments.meter, arguments.key, None, arguments.tune_type)
-    plan.header_after_title()  # a bad metre, key or type is reported before anything opens
+    values = load_preset(arguments.preset).values if arguments.preset else {}
+    values |= {name: getattr(arguments, name) for name in PARAMETERS if getattr(arguments, name, None) is not None}
+    osc = OscOptions(arguments.osc_host, arguments.osc_port, arguments.osc_allow,
+                     tuple(arguments.feedback)) if arguments.osc else None
     options = DaemonOptions(
-        port=arguments.port, backend=arguments.backend, tempo_bpm=arguments.tempo,
-        midi_clock=arguments.clock == "midi", clock_port=arguments.clock_port, model=arguments.model,
-        seed=arguments.seed, sampling=SamplingSettings(arguments.temperature, arguments.top_p), plan=plan,
+        port=arguments.port, backend=arguments.backend, midi_clock=arguments.clock == "midi",
+        clock_port=arguments.clock_port, model=arguments.model, parameters=values,
         max_length=arguments.max_length, lookahead_beats=arguments.lookahead,
-        arrangement=ArrangementSettings(arguments.melody_channel, arguments.chord_channel, arguments.bass,
-                                        arguments.velocity, arguments.chord_velocity, arguments.accent,
-                                        arguments.transpose, arguments.lowest, arguments.highest),
-        humanise=arguments.humanise, record=arguments.record, tunes=arguments.tunes,
+        arrangement=ArrangementSettings(bass=arguments.bass, chord_velocity=arguments.chord_velocity,
+                                        accent=arguments.accent, lowest=arguments.lowest, highest=arguments.highest),
+        record=arguments.record, tunes=arguments.tunes,
+        control_port=arguments.control_port if arguments.control else None,
+        cc_map=arguments.cc or dict(DEFAULT_CC_MAP), osc=osc,
     )
     status = run_daemon(options, status_line)
     if status:

@@ -87,6 +87,7 @@ class TuneComposer:
         self._forced: deque[str] = deque(plan.opening())
         self._header_after_title = plan.header_after_title() if plan.prime is None else ""
         self._ending = False
+        self._end_requested = False
         if not self._forced:
             raise LivegenError("the prime is empty: give the ABC the tune should start with")
         vocabulary.encode("".join(self._forced))  # a prime the model cannot read is refused up front
@@ -127,6 +128,10 @@ class TuneComposer:
             weights[index] = 0.0
         return self.vocabulary.characters[int(np.argmax(probabilities))]  # nothing allowed: the model's choice
 
+    def end_at_next_bar(self) -> None:
+        """Close the tune at the next full bar instead of writing on (a musician asked for a new tune)."""
+        self._end_requested = True
+
     def accept(self, character: str) -> list[Event]:
         """Take the chosen character into the tune; returns the events it completed."""
         if self._forced and self._forced[0] == character:
@@ -146,8 +151,9 @@ class TuneComposer:
         return text[text.rfind("\n") + 1:]
 
     def _plan_ending(self) -> None:
-        """Past the soft limit close at the next full bar; at max_length close at once."""
-        if self._ending or self.finished or len(self.text) < SOFT_LIMIT_SHARE * self.max_length:
+        """Past the soft limit (or when asked) close at the next full bar; at max_length close at once."""
+        if self._ending or self.finished or (len(self.text) < SOFT_LIMIT_SHARE * self.max_length
+                                             and not self._end_requested):
             return
         state = self.parser.state
         if state.in_header:

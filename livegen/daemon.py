@@ -7,25 +7,36 @@ Three threads share the work, so that model work never delays a due note:
   most `lookahead` beats of melody ahead of the playhead and otherwise waits;
 - the output thread (livegen.output) sends each message at its time and
   owns the port, its loss and reconnection, and the notes still sounding;
-- the main thread handles SIGINT/SIGTERM, refreshes the status line, and on
-  every way out (a stop, the last tune, an internal error) closes the output
-  thread, which ends every sounding note and sends All Notes Off, and then
-  flushes the session recording.
+- the main thread handles SIGINT/SIGTERM, refreshes the status line and the
+  OSC feedback, and on every way out (a stop, the last tune, an internal
+  error) closes the output thread, which ends every sounding note and sends
+  All Notes Off, and then flushes the session recording.
+
+Musicians steer it through livegen.controls, from OSC (livegen.osc_server)
+and MIDI CC on the control port. The generation thread picks up changes
+between two characters, so sampling and arrangement changes are heard within
+the lookahead, and key, metre, type and seed from the next tune. Stop, panic
+and the DAW's transport interrupt the tune being written: everything
+sounding is ended, and a fresh tune begins once playing resumes.
 
 With the internal clock the session's beat 0 falls just after the first notes
 are settled, so nothing is late at start. Following MIDI clock, beats are the
 DAW's beats (song position pointer included): each Start or Continue begins a
-fresh tune on the next whole beat, and Stop silences at once.
+fresh tune on the next whole beat, and Stop silences at once. After a panic a
+fresh tune begins on the next whole beat of the running clock.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import signal
 import threading
 import time
 import traceback
+from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -36,12 +47,16 @@ import numpy as np
 from livegen.arrangement import ArrangementSettings
 from livegen.clock import InternalClock, MidiClockFollower
 from livegen.composer import TuneComposer, TunePlan
+from livegen.controls import Controls
 from livegen.engine import Engine
 from livegen.errors import LivegenError
+from livegen.feedback import Feedback
 from livegen.live_player import LivePlayer, ScheduledNote
-from livegen.midi_port import MidiInput, open_input, open_output, resolve_backend
+from livegen.midi_port import open_input, open_output, resolve_backend
 from livegen.model_file import load_model
+from livegen.osc_server import OscServer
 from livegen.output import OutputThread, PortState, promote_current_thread
+from livegen.parameters import AUTO, DEFAULT_CC_MAP, key_text
 from livegen.recorder import SessionRecorder
 from livegen.sampler import Sampler, SamplingSettings
 from livegen.status_line import Status, StatusLine
@@ -60,23 +75,30 @@ TRANSPORT = ("start", "continue", "stop", "songpos")
 
 
 @dataclass(frozen=True)
+class OscOptions:
+    host: str = "127.0.0.1"
+    port: int = 9000  # 0: any free port (the log says which)
+    allow: tuple[str, ...] = ()  # clients accepted when host is not loopback
+    feedback: tuple[tuple[str, int], ...] = ()  # (host, port) targets from the start
+
+
+@dataclass(frozen=True)
 class DaemonOptions:
     port: str = "LiveGen"
     backend: str = "auto"
-    tempo_bpm: float = 120.0
     midi_clock: bool = False
     clock_port: str = "LiveGen Clock"
     model: Path | None = None
-    seed: int | None = None
-    sampling: SamplingSettings = field(default_factory=SamplingSettings)
-    plan: TunePlan = TunePlan()  # its number is replaced by each tune's
+    parameters: dict = field(default_factory=dict)  # starting values of the live parameters; the rest default
     constrained: bool = True
     max_length: int = 3000
     lookahead_beats: float = 1.0
-    arrangement: ArrangementSettings = ArrangementSettings()
-    humanise: float = 0.0  # 0 (off) to 1
+    arrangement: ArrangementSettings = ArrangementSettings()  # channels, velocity, transpose: from the parameters
     record: Path | None = None  # parent folder of the session folder; None: the per-user default
     tunes: int | None = None  # stop after this many finished tunes; None: play until stopped
+    control_port: str | None = None  # MIDI input for control changes; None: none
+    cc_map: dict = field(default_factory=lambda: dict(DEFAULT_CC_MAP))  # controller number: parameter name
+    osc: OscOptions | None = None  # None: no OSC
 
 
 @dataclass(frozen=True)
@@ -101,17 +123,26 @@ class Daemon:
     def __init__(self, options: DaemonOptions, status_line: StatusLine | None = None):
         self.options = options
         self.status_line = status_line or StatusLine(enabled=False)
-        self.clock = MidiClockFollower(options.tempo_bpm) if options.midi_clock else InternalClock(options.tempo_bpm)
+        self.controls = Controls(options.parameters)
+        tempo = self.controls["tempo"]
+        self.clock = MidiClockFollower(tempo) if options.midi_clock else InternalClock(tempo)
         self.recorder: SessionRecorder | None = None
+        self.osc: OscServer | None = None
+        self._feedback: Feedback | None = None
         self._output: OutputThread | None = None
         self._stop_requested = False  # set by signal handlers: a plain flag, nothing that takes a lock
         self._done = threading.Event()  # the generation thread has ended
         self._failure: BaseException | None = None
-        self._wake = threading.Event()  # the transport moved: the generation thread looks again at once
-        self._transport_moves = 0
+        self._wake = threading.Event()  # something moved: the generation thread looks again at once
+        self._interruption_count = itertools.count(1)
+        self._interruptions = 0  # stops, panics and transport moves so far
+        self._new_tune_requested = False
         self._port_state = PortState.CLOSED
         self._tune: _TuneInfo | None = None
-        self._humanise_rng = np.random.default_rng(options.seed)
+        self._melody_onsets: deque[tuple[float, int]] = deque()  # (time, pitch) scheduled, not yet reported
+        self._last_note: int | None = None
+        self._humanise_rng = np.random.default_rng(self.controls["seed"])
+        self.controls.listen(self._on_control)
 
     # The main thread: set-up, supervision, and cleanup on every way out.
 
@@ -119,49 +150,70 @@ class Daemon:
         options = self.options
         model = load_model(options.model)
         backend = resolve_backend(options.backend)
-        first_port = [open_output(options.port, backend)]
-        clock_input: MidiInput | None = None
-        try:
-            if options.midi_clock:
-                clock_input = open_input(options.clock_port, self._on_clock_message, backend)
-            self.recorder = SessionRecorder(options.record, options.tempo_bpm)
-        except BaseException:
-            for port in (*first_port, clock_input):
-                if port is not None:
-                    port.close()
-            raise
-        log.info("playing into MIDI port %r (%s); recording to %s", options.port, backend, self.recorder.folder)
-        if clock_input is not None:
-            log.info("following MIDI clock from %r: start the DAW's transport to play", clock_input.name)
+        with ExitStack() as cleanup:
+            if options.osc is not None:  # before any port opens: a taken OSC port is the user's to fix first
+                self.osc = OscServer(self.controls, options.osc.host, options.osc.port, options.osc.allow,
+                                     self._feedback_here)
+                cleanup.callback(self.osc.close)
+                self._feedback = Feedback(self.controls, options.osc.feedback)
+                cleanup.callback(self._feedback.close)
+            first_port = [open_output(options.port, backend)]
+            cleanup.callback(lambda: [port.close() for port in first_port])
+            for name in dict.fromkeys(self._input_names()):
+                cleanup.callback(open_input(name, self._on_midi_in, backend).close)
+            self.recorder = SessionRecorder(options.record, self.controls["tempo"])
+            cleanup.callback(self.recorder.close)
+            log.info("playing into MIDI port %r (%s); recording to %s", options.port, backend, self.recorder.folder)
+            self._announce_controls()
 
-        def open_port():
-            return self.recorder.port(first_port.pop() if first_port else open_output(options.port, backend))
+            def open_port():
+                return self.recorder.port(first_port.pop() if first_port else open_output(options.port, backend))
 
-        self._output = OutputThread(open_port, self._on_port_state)
+            self._output = OutputThread(open_port, self._on_port_state)
+            cleanup.callback(self._output.close)  # before the recorder's close: the last note-offs are recorded
+            self._supervise(Engine(model), model.vocabulary)
+        if self._failure is not None:
+            (self.recorder.folder / "error.log").write_text(
+                "".join(traceback.format_exception(self._failure)), encoding="utf-8")
+            raise self._failure
+
+    def _input_names(self) -> list[str]:
+        names = [self.options.clock_port] if self.options.midi_clock else []
+        return names + ([self.options.control_port] if self.options.control_port else [])
+
+    def _announce_controls(self) -> None:
+        if self.options.midi_clock:
+            log.info("following MIDI clock from %r: start the DAW's transport to play", self.options.clock_port)
+        if self.options.control_port:
+            log.info("MIDI control changes on %r: %s", self.options.control_port,
+                     ", ".join(f"CC{number} {name}" for number, name in sorted(self.options.cc_map.items())))
+        if self.osc is not None:
+            log.info("listening for OSC on %s:%d (/livegen/<parameter>)", self.osc.host, self.osc.port)
+            self._feedback.start()
+            self.osc.start()
+
+    def _supervise(self, engine: Engine, vocabulary) -> None:
+        """The main thread's part: start the threads, watch them, and stop them on every way out."""
         previous_handlers = self._install_signal_handlers()
-        generation = threading.Thread(target=self._generate_safely, args=(Engine(model), model.vocabulary),
+        generation = threading.Thread(target=self._generate_safely, args=(engine, vocabulary),
                                       name="livegen-generate", daemon=True)
         try:
             self._output.start()
             generation.start()
             while not (self._done.is_set() or self._stop_requested):
                 self._done.wait(SUPERVISE_S)
-                self.status_line.show(self._status())
+                status = self._status()
+                self.status_line.show(status)
+                if self._feedback is not None:
+                    self._feedback.tune(status.title, status.bar, self._heard_note())
         finally:
             self._stop_requested = True
             self._wake.set()
             generation.join(JOIN_S)
             self._output.close()
-            if clock_input is not None:
-                clock_input.close()
             self.status_line.close()
-            self.recorder.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
-        if self._failure is not None:
-            (self.recorder.folder / "error.log").write_text(
-                "".join(traceback.format_exception(self._failure)), encoding="utf-8")
-            raise self._failure
 
     def request_stop(self, *_) -> None:
         """Leave the session cleanly (the signal handler; safe from any thread)."""
@@ -180,24 +232,60 @@ class Daemon:
             bar = int((playhead - float(tune.start_beat)) // tune.beats_per_bar) + 1
         if self._port_state is PortState.LOST:
             state = "MIDI port lost"
+        elif not self.controls["play"]:
+            state = "stopped"
         elif self.options.midi_clock and not self.clock.running:
             state = "waiting for MIDI clock"
         else:
             state = "playing"
         return Status(tune.number if tune else 0, tune.title if tune else "", tune.key if tune else "",
-                      tune.meter if tune else "", self.clock.tempo_bpm, self.options.sampling.temperature, bar, state)
+                      tune.meter if tune else "", self.clock.tempo_bpm, self.controls["temperature"], bar, state)
+
+    def _heard_note(self) -> int | None:
+        """The last melody note whose time has come (on the main thread, which alone takes from the queue)."""
+        now = time.monotonic()
+        while self._melody_onsets and self._melody_onsets[0][0] <= now:
+            self._last_note = self._melody_onsets.popleft()[1]
+        return self._last_note
 
     def _on_port_state(self, state: PortState) -> None:
         self._port_state = state
 
-    def _on_clock_message(self, message: mido.Message, arrival: float) -> None:
-        """On the clock input's thread: follow the clock; a transport change silences and restarts the tune."""
-        self.clock.feed(message, arrival)
-        if message.type in TRANSPORT:
-            if message.type == "stop" and self._output is not None:
-                self._output.panic()
-            self._transport_moves += 1
-            self._wake.set()
+    def _on_midi_in(self, message: mido.Message, arrival: float) -> None:
+        """On an input's thread: a mapped control change sets its parameter; clock messages move the clock."""
+        if message.type == "control_change":
+            name = self.options.cc_map.get(message.control)
+            if name is not None:
+                self.controls.receive(name, message.value / 127, norm=True)  # 0-127 always fits
+        elif self.options.midi_clock:
+            self.clock.feed(message, arrival)
+            if message.type in TRANSPORT:
+                self._interrupt(silence=message.type == "stop")
+
+    def _on_control(self, name: str, value: object) -> None:
+        """On whichever thread changed a control: act on those that can't wait for the next character."""
+        if name == "tempo" and isinstance(self.clock, InternalClock):
+            self.clock.set_tempo(value)
+        elif name == "play" and not value:
+            if isinstance(self.clock, InternalClock):
+                self.clock.stop()
+            self._interrupt(silence=True)
+        elif name == "panic":
+            self._interrupt(silence=True)
+        elif name == "new_tune":
+            self._new_tune_requested = True
+        self._wake.set()
+
+    def _interrupt(self, silence: bool) -> None:
+        """End the tune being written; with silence, also every note sounding or queued."""
+        self._interruptions = next(self._interruption_count)
+        if silence and self._output is not None:
+            self._output.panic()
+        self._wake.set()
+
+    def _feedback_here(self, host: str, port: int) -> None:
+        if self._feedback is not None:
+            self._feedback.add_target(host, port)
 
     # The generation thread.
 
@@ -211,46 +299,76 @@ class Daemon:
             self._done.set()
 
     def _generate(self, engine: Engine, vocabulary) -> None:
-        sampler = Sampler(self.options.sampling, self.options.seed)
+        seed = self.controls["seed"]
+        sampler = Sampler(self._sampling(), seed)
         started = finished = 0
         start: Fraction | None = None  # where the next tune begins; None: wherever the transport is
         while not self._stop_requested and (self.options.tunes is None or finished < self.options.tunes):
-            moves = self._transport_moves
+            moves = self._interruptions
             try:
                 if start is None:
                     start = self._next_start()
+                if self.controls["seed"] != seed:
+                    seed = self.controls["seed"]
+                    sampler.rng = np.random.default_rng(seed)
                 started += 1
                 start = self._play_tune(started, start, moves, engine, vocabulary, sampler)
                 finished += 1
             except Interrupted:
                 start = None
-                if self.options.midi_clock:
-                    self._output.panic()  # also catches notes scheduled while the stop was arriving
+                self._output.panic()  # also catches notes scheduled while the interruption was arriving
         if start is not None and not self._stop_requested:
             self._wait_until_played(start)
 
     def _next_start(self) -> Fraction:
-        """Where a fresh tune begins: beat 0 on the internal clock; else the DAW's next whole beat once it plays."""
-        if not self.options.midi_clock:
-            return Fraction(0)
+        """Where a fresh tune begins, once playing: the running clock's next whole beat, else beat 0.
+
+        The internal clock starts with the first notes; MIDI clock is waited for.
+        """
         while True:
-            moves = self._transport_moves
-            beat = self.clock.beat_at(time.monotonic() + START_MARGIN_S)
-            if beat is not None:
-                return Fraction(math.ceil(beat))
+            moves = self._interruptions
+            if self.controls["play"]:
+                beat = self.clock.beat_at(time.monotonic() + START_MARGIN_S)
+                if beat is not None:
+                    return Fraction(math.ceil(beat))
+                if not self.options.midi_clock:
+                    return Fraction(0)
             self._nap(MAX_WAIT_S, moves)
+
+    def _sampling(self) -> SamplingSettings:
+        return SamplingSettings(self.controls["temperature"], self.controls["top_p"])
+
+    def _arrangement(self) -> ArrangementSettings:
+        controls = self.controls
+        chord_channel = controls["chord_channel"]
+        return replace(self.options.arrangement, melody_channel=controls["melody_channel"] - 1,
+                       chord_channel=chord_channel - 1 if chord_channel else None, velocity=controls["velocity"],
+                       transpose=controls["transpose"])
+
+    def _plan(self, number: int) -> TunePlan:
+        controls = self.controls
+        meter, tune_type = controls["meter"], controls["type"]
+        return TunePlan(None if meter == AUTO else meter, key_text(controls.snapshot()), None,
+                        None if tune_type == AUTO else tune_type, number=number)
 
     def _play_tune(self, number: int, start: Fraction, moves: int, engine: Engine, vocabulary,
                    sampler: Sampler) -> Fraction:
         """Write and schedule one tune from session beat `start`; returns where the next one can begin."""
-        composer = TuneComposer(replace(self.options.plan, number=number), vocabulary,
-                                self.options.constrained, self.options.max_length)
-        player = LivePlayer(self.options.arrangement, start)
+        composer = TuneComposer(self._plan(number), vocabulary, self.options.constrained, self.options.max_length)
+        player = LivePlayer(self._arrangement(), start)
+        self._new_tune_requested = False
         engine.reset()
         probabilities = np.full(len(vocabulary), 1.0 / len(vocabulary))  # unused: a tune opens forced
         settled_until = start
+        version = self.controls.version
         try:
             while True:
+                if version != self.controls.version:
+                    version = self.controls.version
+                    sampler.settings, player.settings = self._sampling(), self._arrangement()
+                if self._new_tune_requested:
+                    self._new_tune_requested = False
+                    composer.end_at_next_bar()
                 character = composer.choose(probabilities, sampler.rng)
                 events = composer.accept(character)
                 if events:
@@ -289,12 +407,14 @@ class Daemon:
             if on is None or off is None:
                 raise Interrupted  # the DAW stopped between two notes
             delay, velocity = self._humanised(note.velocity, off - on)
+            if note.channel == self.controls["melody_channel"] - 1:
+                self._melody_onsets.append((on + delay, note.pitch))
             self._output.schedule(mido.Message("note_on", channel=note.channel, note=note.pitch,
                                                velocity=velocity), on + delay)
             self._output.schedule(mido.Message("note_off", channel=note.channel, note=note.pitch), off)
 
     def _humanised(self, velocity: int, length_s: float) -> tuple[float, int]:
-        amount = self.options.humanise
+        amount = self.controls["humanise"]
         if amount <= 0:
             return 0.0, velocity
         spread = round(amount * HUMANISE_VELOCITY)
@@ -321,7 +441,7 @@ class Daemon:
 
     def _wait_until_played(self, end: Fraction) -> None:
         """After the last tune: let its last notes sound before the port closes (unless stopped first)."""
-        moves = self._transport_moves
+        moves = self._interruptions
         try:
             while (end_time := self.clock.time_of(end)) is not None and time.monotonic() < end_time + END_MARGIN_S:
                 self._nap(MAX_WAIT_S, moves)
@@ -334,7 +454,7 @@ class Daemon:
         self._check(moves)
 
     def _check(self, moves: int) -> None:
-        if self._stop_requested or moves != self._transport_moves:
+        if self._stop_requested or moves != self._interruptions:
             raise Interrupted
 
 

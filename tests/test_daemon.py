@@ -44,7 +44,7 @@ class Livegen:
 
     def __init__(self, record: Path, port: str, *options: str, python_options: tuple[str, ...] = ()):
         command = [sys.executable, *python_options, "-m", "livegen", "run", "--backend", "jack", "--port", port,
-                   "--record", str(record), *options]
+                   "--record", str(record), "--osc-port", "0", *options]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
@@ -316,7 +316,7 @@ def test_an_internal_error_ends_every_note_and_keeps_the_session(list_port, monk
         return add(player, events)
 
     monkeypatch.setattr(daemon.LivePlayer, "add", failing_add)
-    options = daemon.DaemonOptions(tempo_bpm=600.0, seed=1, record=tmp_path)
+    options = daemon.DaemonOptions(parameters={"tempo": 300.0, "seed": 1}, record=tmp_path)
     assert daemon.run_daemon(options, StatusLine(enabled=False)) == 1
     assert "RuntimeError: a bug in the player" in caplog.text and "error.log" in caplog.text
     assert any(m.type == "note_on" for m in list_port.sent)
@@ -352,7 +352,7 @@ def test_keeps_playing_when_the_jack_server_goes_and_comes_back(livegen, jack_se
 
 
 def test_humanise_varies_velocity_and_delays_onsets_within_bounds():
-    session = daemon.Daemon(daemon.DaemonOptions(humanise=1.0, seed=1))
+    session = daemon.Daemon(daemon.DaemonOptions(parameters={"humanise": 1.0, "seed": 1}))
     draws = [session._humanised(90, 0.006) for _ in range(200)]
     assert all(0.0 <= delay <= 0.003 and 80 <= velocity <= 100 for delay, velocity in draws)
     assert len({velocity for _, velocity in draws}) > 10 and len({delay for delay, _ in draws}) > 50
