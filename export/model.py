@@ -45,7 +45,9 @@ def build_sequence_model(config: ModelConfig, *, stateful: bool = False, batch_s
     for layer in range(config.layers):
         x = keras.layers.LSTM(config.units, return_sequences=True, stateful=stateful, name=lstm_name(layer))(x)
         x = keras.layers.Dropout(config.dropout, name=f"dropout_{layer}")(x)
-    outputs = keras.layers.Dense(config.vocab_size, activation="softmax" if softmax else None, name="dense")(x)
+    # float32 logits even when training under a mixed_float16 policy: the loss's softmax needs the range.
+    outputs = keras.layers.Dense(config.vocab_size, activation="softmax" if softmax else None, dtype="float32",
+                                 name="dense")(x)
     return keras.Model(tokens, outputs, name="livegen_char_lstm")
 
 
@@ -58,8 +60,12 @@ def logits_model(trained: keras.Model, config: ModelConfig) -> keras.Model:
     return model
 
 
-def bits_per_character(model: keras.Model, tunes: list[np.ndarray], batch_size: int = 16) -> float:
-    """Cross-entropy in bits per character over whole tunes, each read from a zero state (livegen.scoring)."""
+def cross_entropy_totals(model: keras.Model, tunes: list[np.ndarray], batch_size: int = 16) -> tuple[float, int]:
+    """Bits and characters summed over whole tunes, each read from a zero state (livegen.scoring).
+
+    Sums rather than their ratio, so that shares of the tunes scored apart
+    (one per training worker) add up to the score of them all.
+    """
     total_bits = 0.0
     total_characters = 0
     order = sorted(range(len(tunes)), key=lambda index: len(tunes[index]))
@@ -68,4 +74,10 @@ def bits_per_character(model: keras.Model, tunes: list[np.ndarray], batch_size: 
         logits = model(inputs.astype(np.int32), training=False)
         total_bits += cross_entropy_bits(logits, targets, mask)
         total_characters += int(mask.sum())
-    return total_bits / total_characters
+    return total_bits, total_characters
+
+
+def bits_per_character(model: keras.Model, tunes: list[np.ndarray], batch_size: int = 16) -> float:
+    """Cross-entropy in bits per character over whole tunes, each read from a zero state."""
+    bits, characters = cross_entropy_totals(model, tunes, batch_size)
+    return bits / characters

@@ -23,7 +23,7 @@ import tensorflow as tf
 import tf2onnx
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from export.model import ModelConfig, lstm_name
+from export.model import ModelConfig, logits_model, lstm_name
 from export.train import TRAINING_RECORD
 from livegen.errors import LivegenError
 from livegen.model_file import (
@@ -65,10 +65,11 @@ def export_model(keras_path: Path, output: Path, weights: str = "float32") -> Ex
     """
     record = read_training_record(keras_path)
     try:
-        model = keras.models.load_model(keras_path, compile=False)
+        trained = keras.models.load_model(keras_path, compile=False)
     except Exception as error:  # Keras raises many types for a bad file
         raise LivegenError(f"{keras_path} is not a readable Keras model: {str(error).splitlines()[0][:200]}") from None
     config = ModelConfig(**record["config"])
+    model = logits_model(trained, config)  # float32, whatever policy it trained under (--mixed-precision: float16)
     card = model_card(record, config)
     onnx_model = convert_step_model(model, config)
     _set_metadata(onnx_model, record["vocabulary"], card)

@@ -5,6 +5,12 @@ training.json (vocabulary, sizes, corpus and scores: everything export needs
 for the model card), history.json (one row per epoch), loss.png, and backup/
 (Keras BackupAndRestore, so --resume continues an interrupted run where it
 stopped, optimizer state included).
+
+Training runs under a tf.distribute strategy (export/distribute.py). With
+several workers only the chief (worker 0) writes the run folder; the others
+write the same files to a temporary folder, because saving a model is a
+collective operation every worker must take part in. Each worker keeps its
+own backup, in backup/worker-N.
 """
 
 from __future__ import annotations
@@ -12,16 +18,22 @@ from __future__ import annotations
 import json
 import math
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from export import distribute
 from export.corpus import Tune, corpus_text, load_tunes
-from export.model import ModelConfig, bits_per_character, build_sequence_model
+from export.keras_multiworker import repaired_fit
+from export.model import ModelConfig, build_sequence_model, cross_entropy_totals
 from livegen.errors import LivegenError
 from livegen.vocab import Vocabulary
 
@@ -47,6 +59,9 @@ class TrainingOptions:
     max_tunes: int | None = None
     seed: int = 0
     resume: bool = False
+    strategy: str = "default"
+    devices: int | None = None
+    mixed_precision: bool = False
     command: str = "livegen train"
     verbose: int = field(default_factory=lambda: 1 if sys.stdout.isatty() else 2)
 
@@ -72,41 +87,38 @@ def split_corpus(data: Path, max_tunes: int | None = None) -> CorpusSplit:
     return CorpusSplit(training, validation, Vocabulary.from_text(corpus_text(tunes)))
 
 
-class RandomWindows(keras.utils.PyDataset):
-    """Batches of (input, next-character target) windows at fresh random offsets each epoch.
+def window_batches(ids: np.ndarray, batch_size: int, sequence_length: int, seed: int
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless batches of (input, next-character target) windows, each at a fresh random offset.
 
     Built by numpy fancy indexing over one int32 array of the corpus: no
     Python loop per character, no one-hot tensors.
     """
+    rng = np.random.default_rng(seed)
+    offsets = np.arange(sequence_length + 1)
+    highest_start = len(ids) - len(offsets)
+    while True:
+        windows = ids[rng.integers(0, highest_start + 1, size=batch_size)[:, None] + offsets]
+        yield windows[:, :-1], windows[:, 1:]
 
-    def __init__(self, ids: np.ndarray, batch_size: int, sequence_length: int, seed: int):
-        super().__init__()
-        if len(ids) <= sequence_length + 1:
-            raise LivegenError(
-                f"the training text has {len(ids)} characters, too few for --sequence-length {sequence_length}"
-            )
-        self.ids = ids
-        self.batch_size = batch_size
-        self.offsets = np.arange(sequence_length + 1)
-        self.batches = max(1, (len(ids) - 1) // (sequence_length * batch_size))
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
 
-    def __len__(self) -> int:
-        return self.batches
+def training_batches(workers: distribute.Workers, ids: np.ndarray, global_batch: int, sequence_length: int,
+                     seed: int) -> tf.distribute.DistributedDataset | tf.data.Dataset:
+    """Each replica's share of every global batch, drawn where it is used.
 
-    def __getitem__(self, index: int):
-        starts = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
-        windows = self.ids[starts[:, None] + self.offsets]
-        return windows[:, :-1], windows[:, 1:]
+    One input pipeline per worker, seeded by its id, so workers never draw
+    the same windows and none draws (then drops) another's. Windows are
+    random, so there is nothing for tf.data to shard.
+    """
+    def pipeline(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        batch = context.get_per_replica_batch_size(global_batch)
+        spec = tf.TensorSpec([batch, sequence_length], tf.int32)
+        batches = tf.data.Dataset.from_generator(
+            lambda: window_batches(ids, batch, sequence_length, seed + context.input_pipeline_id),
+            output_signature=(spec, spec))
+        return batches.prefetch(tf.data.AUTOTUNE)
 
-    def on_epoch_end(self):
-        highest_start = len(self.ids) - len(self.offsets)
-        self.starts = self.rng.integers(0, highest_start + 1, size=self.batches * self.batch_size)
-
-    @property
-    def characters_per_epoch(self) -> int:
-        return self.batches * self.batch_size * (len(self.offsets) - 1)
+    return workers.strategy.distribute_datasets_from_function(pipeline)
 
 
 class ValidationAndEarlyStop(keras.callbacks.Callback):
@@ -114,28 +126,38 @@ class ValidationAndEarlyStop(keras.callbacks.Callback):
 
     One callback rather than Keras' EarlyStopping + ModelCheckpoint because
     their memory of the best score is lost on resume; here it is read back
-    from history.json.
+    from history.json. With several workers, each scores its share of the
+    tunes and the sums are gathered, so every worker has the same score and
+    takes the same decisions at the same time (to save, to stop): a worker
+    that stopped alone would leave the others waiting for it.
     """
 
-    def __init__(self, run: Path, validation: list[np.ndarray], characters_per_epoch: int,
-                 patience: int, record: dict):
+    def __init__(self, folder: Path, validation: list[np.ndarray], characters_per_epoch: int,
+                 patience: int, record: dict, workers: distribute.Workers):
         super().__init__()
-        self.run = run
+        self.folder = folder
         self.validation = validation
         self.characters_per_epoch = characters_per_epoch
         self.patience = patience
         self.record = record
-        self.history = json.loads((run / HISTORY).read_text()) if (run / HISTORY).exists() else []
+        self.workers = workers
+        self.history = json.loads((folder / HISTORY).read_text()) if (folder / HISTORY).exists() else []
         scores = [row["validation_bits_per_char"] for row in self.history]
         self.best = min(scores, default=math.inf)
         self.waited = len(scores) - 1 - scores.index(self.best) if scores else 0
+
+    def on_train_begin(self, logs=None):
+        best, waited = self.workers.gather([self.best, self.waited])[0]  # the chief's, which read history.json
+        self.best, self.waited = float(best), int(waited)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self.started
-        score = bits_per_character(self.model, self.validation)
+        share = self.validation[self.workers.index::self.workers.count]
+        bits, characters = self.workers.gather(list(cross_entropy_totals(self.model, share))).sum(axis=0)
+        score = float(bits / characters)
         row = {
             "epoch": epoch + 1,
             "training_bits_per_char": logs["loss"] / math.log(2),
@@ -143,17 +165,17 @@ class ValidationAndEarlyStop(keras.callbacks.Callback):
             "seconds": seconds,
             "characters_per_second": self.characters_per_epoch / seconds,
         }
-        self.history.append(row)
-        (self.run / HISTORY).write_text(json.dumps(self.history, indent=1))
         improved = score < self.best - 1e-4
         if improved:
             self.best, self.waited = score, 0
-            self.model.save(self.run / BEST_MODEL)
+            self.model.save(self.folder / BEST_MODEL)
             self.record.update(validation_bits_per_char=score, epochs=epoch + 1,
                                characters_per_second=row["characters_per_second"])
-            (self.run / TRAINING_RECORD).write_text(json.dumps(self.record, indent=1))
+            (self.folder / TRAINING_RECORD).write_text(json.dumps(self.record, indent=1))
         else:
             self.waited += 1
+        self.history.append(row)  # last: an epoch in history.json has its model and record written
+        (self.folder / HISTORY).write_text(json.dumps(self.history, indent=1))
         print(f"epoch {epoch + 1}: training {row['training_bits_per_char']:.3f} bits/char, "
               f"validation {score:.3f} bits/char{' (best so far)' if improved else ''}, "
               f"{row['characters_per_second']:,.0f} characters/s", flush=True)
@@ -163,48 +185,77 @@ class ValidationAndEarlyStop(keras.callbacks.Callback):
 
 
 def train(options: TrainingOptions) -> Path:
-    """Run (or resume) a training run; returns the path of the best model."""
+    """Run (or resume) a training run, as one of options.strategy's workers; returns the path of the best model."""
+    workers = distribute.start(options.strategy, options.devices, options.mixed_precision)
     run = options.out
-    backup = run / "backup"
+    backup = run / "backup" / f"worker-{workers.index}" if workers.count > 1 else run / "backup"
     if options.resume and not backup.exists():
         raise LivegenError(f"nothing to resume in {run}: no interrupted training run is there")
     if not options.resume and (run / TRAINING_RECORD).exists():
         raise LivegenError(f"{run} already holds a training run: pass --resume to continue it, or choose another --out")
+    replicas = workers.strategy.num_replicas_in_sync
+    if options.batch_size % replicas:
+        raise LivegenError(f"--batch-size {options.batch_size} is the global batch: it must split evenly over "
+                           f"the {replicas} replicas")
     run.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(options.seed)
 
     corpus = split_corpus(options.data, options.max_tunes)
     vocabulary = corpus.vocabulary
     training_ids = vocabulary.encode(corpus_text(corpus.training))
+    if len(training_ids) <= options.sequence_length + 1:
+        raise LivegenError(f"the training text has {len(training_ids)} characters, too few for "
+                           f"--sequence-length {options.sequence_length}")
     validation_ids = [vocabulary.encode(tune.text + "\n") for tune in corpus.validation]
     config = ModelConfig(len(vocabulary), options.embedding, options.units, options.layers, options.dropout)
-    batches = RandomWindows(training_ids, options.batch_size, options.sequence_length, options.seed)
+    steps = max(1, (len(training_ids) - 1) // (options.sequence_length * options.batch_size))
 
-    record = _training_record(options, corpus, config)
+    record = _training_record(options, corpus, config, workers)
     if options.resume and (run / TRAINING_RECORD).exists():
         record = {**json.loads((run / TRAINING_RECORD).read_text()), "command": record["command"]}
-    model = build_sequence_model(config)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=options.learning_rate, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    with workers.strategy.scope():
+        model = build_sequence_model(config)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=options.learning_rate, clipnorm=1.0),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+    where = f"worker {workers.index} of {workers.count}, " if workers.count > 1 else ""
     print(f"training on {len(corpus.training)} tunes ({len(training_ids):,} characters), "
           f"validating on {len(corpus.validation)}; vocabulary of {len(vocabulary)} characters; "
-          f"{model.count_params():,} parameters; run folder {run}", flush=True)
-    tracker = ValidationAndEarlyStop(run, validation_ids, batches.characters_per_epoch, options.patience, record)
-    model.fit(
-        batches,
-        epochs=options.epochs,
-        verbose=options.verbose,
-        callbacks=[keras.callbacks.BackupAndRestore(str(backup)), tracker],
-    )
+          f"{model.count_params():,} parameters; {where}{replicas} replica(s) sharing batches of "
+          f"{options.batch_size}; run folder {run}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="livegen-worker-") as scratch:
+        tracker = ValidationAndEarlyStop(run if workers.is_chief else Path(scratch), validation_ids,
+                                         steps * options.batch_size * options.sequence_length, options.patience,
+                                         record, workers)
+        batches = training_batches(workers, training_ids, options.batch_size, options.sequence_length, options.seed)
+        _fit(model, workers, batches, steps, options, [keras.callbacks.BackupAndRestore(str(backup)), tracker])
+    if workers.count > 1:
+        with suppress(OSError):
+            backup.parent.rmdir()  # backup/, once every worker's own folder is gone
+    if not workers.is_chief:
+        print(f"worker {workers.index} done; the chief holds the run folder")
+        return run / BEST_MODEL
     plot_loss_curve(tracker.history, run / "loss.png")
     print(f"best validation {tracker.best:.3f} bits/char; model {run / BEST_MODEL}; loss curve {run / 'loss.png'}")
     print(f"next: livegen export {run / BEST_MODEL} -o model.onnx")
     return run / BEST_MODEL
 
 
-def _training_record(options: TrainingOptions, corpus: CorpusSplit, config: ModelConfig) -> dict:
+def _fit(model: keras.Model, workers: distribute.Workers, batches, steps: int, options: TrainingOptions,
+         callbacks: list[keras.callbacks.Callback]) -> None:
+    """Model.fit, with a worker lost mid-run (crash, preemption) told as what to do next."""
+    try:
+        with repaired_fit(workers.strategy):
+            model.fit(batches, epochs=options.epochs, steps_per_epoch=steps, shuffle=False,
+                      verbose=options.verbose, callbacks=callbacks)
+    except tf.errors.UnavailableError:
+        raise LivegenError("another worker stopped answering (see its log): start every worker again with the "
+                           "same command and --resume, and each continues from its last epoch") from None
+
+
+def _training_record(options: TrainingOptions, corpus: CorpusSplit, config: ModelConfig,
+                     workers: distribute.Workers) -> dict:
     parity_text = (corpus.validation[0].text + "\n" + corpus_text(corpus.validation[1:]))[:PARITY_CHARACTERS]
     return {
         "vocabulary": corpus.vocabulary.characters,
@@ -212,9 +263,13 @@ def _training_record(options: TrainingOptions, corpus: CorpusSplit, config: Mode
         "corpus": str(options.data),
         "tunes": len(corpus.training),
         "validation_tunes": len(corpus.validation),
-        "batch_size": options.batch_size,
+        "batch_size": options.batch_size,  # global: all replicas together
         "sequence_length": options.sequence_length,
         "learning_rate": options.learning_rate,
+        "strategy": options.strategy,
+        "workers": workers.count,
+        "replicas": workers.strategy.num_replicas_in_sync,
+        "mixed_precision": options.mixed_precision,
         "command": options.command,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "parity_text": parity_text,

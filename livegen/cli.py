@@ -307,12 +307,24 @@ def _add_train(verbs) -> None:
     train.add_argument("--layers", type=int, default=3, help="number of LSTM layers")
     train.add_argument("--dropout", type=float, default=0.2, help="dropout after each LSTM layer")
     train.add_argument("--epochs", type=int, default=100, help="most epochs (early stopping usually ends sooner)")
-    train.add_argument("--batch-size", type=int, default=64, help="sequences per batch")
+    train.add_argument("--batch-size", type=int, default=64,
+                       help="sequences per step: the global batch, shared out among all replicas and workers")
     train.add_argument("--sequence-length", type=int, default=128, help="characters per training sequence")
-    train.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate")
+    train.add_argument("--learning-rate", type=float, default=2e-3,
+                       help="Adam learning rate; it belongs with the global batch, so keep it when you add devices "
+                       "at the same --batch-size (docs/DISTRIBUTED.md: raising both)")
     train.add_argument("--patience", type=int, default=3, help="epochs without improvement before stopping")
     train.add_argument("--max-tunes", type=int, default=None, help="use only the first N tunes (quick trials)")
     train.add_argument("--seed", type=int, default=0, help="random seed")
+    distributed = train.add_argument_group("devices and machines (docs/DISTRIBUTED.md)")
+    distributed.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                             help="default: one device; mirrored: every GPU here (or --devices logical CPU "
+                             "devices); multiworker: the cluster of machines in TF_CONFIG, one process each")
+    distributed.add_argument("--devices", type=int, default=None,
+                             help="with mirrored: the first N GPUs, or N logical CPU devices on a machine without "
+                             "GPUs (for trying it out: they share the same cores)")
+    distributed.add_argument("--mixed-precision", action="store_true",
+                             help="compute in float16 with float32 weights (GPUs only; refused without one)")
     train.set_defaults(handler=_run_train)
 
 
@@ -398,7 +410,8 @@ def _run_train(arguments, argv) -> None:
         dropout=arguments.dropout, epochs=arguments.epochs, batch_size=arguments.batch_size,
         sequence_length=arguments.sequence_length, learning_rate=arguments.learning_rate,
         patience=arguments.patience, max_tunes=arguments.max_tunes, seed=arguments.seed,
-        resume=arguments.resume, command="livegen " + shlex.join(argv),
+        resume=arguments.resume, strategy=arguments.strategy, devices=arguments.devices,
+        mixed_precision=arguments.mixed_precision, command="livegen " + shlex.join(argv),
     )
     train_module.train(options)
 
