@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-# JACK server and MIDI reader fixtures live in their own module.
-pytest_plugins = ["jack_harness"]
+# JACK server, MIDI reader and `livegen run` fixtures live in modules of their own.
+pytest_plugins = ["jack_harness", "daemon_harness"]
 
 NOTTINGHAM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nottingham" / "ABC_cleaned"
 NOTTINGHAM_ORIGINAL = NOTTINGHAM.parent / "ABC_original"

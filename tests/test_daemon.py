@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import io
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import mido
 import pytest
+from daemon_harness import note_ons, recorded_note_ons, session_folder
 from test_output import is_all_notes_off, left_sounding
 
 from livegen import daemon
@@ -33,90 +31,6 @@ SHORT = ["--max-length", "160", "--seed", "1", "--quiet"]
 SEND_TOLERANCE_S = 0.004  # livegen's sends (as recorded) against the score or the clock's grid
 ARRIVAL_TOLERANCE_S = 0.02  # what the reader gets: a test JACK server, not real-time, on a busy machine, lags
 CLOCK_TOLERANCE_S = 0.01  # following MIDI clock, the first beat after Start/Continue rests on one tick's arrival
-
-
-class Livegen:
-    """`livegen run` in a subprocess; its stderr is collected by a thread, so the test can wait for its start line.
-
-    Waiting for the line (printed once the ports are open) rather than polling jack_lsp keeps extra JACK
-    clients away from the server while livegen opens its own.
-    """
-
-    def __init__(self, record: Path, port: str, *options: str, python_options: tuple[str, ...] = ()):
-        command = [sys.executable, *python_options, "-m", "livegen", "run", "--backend", "jack", "--port", port,
-                   "--record", str(record), "--osc-port", "0", *options]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stderr:
-            with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-
-    def wait_for_line(self, text: str, timeout: float) -> None:
-        """Wait until a line on stderr contains `text`."""
-        with self._changed:
-            if not self._changed.wait_for(lambda: any(text in line for line in self.lines), timeout):
-                pytest.fail(f"livegen said no {text!r} within {timeout} s: {''.join(self.lines[-5:])}")
-
-    def wait_started(self, timeout: float = 10.0) -> None:
-        self.wait_for_line("livegen: playing into", timeout)
-
-    def finish(self, timeout: float = 30.0) -> tuple[int, str]:
-        """Wait for the exit; returns the status and everything on stderr."""
-        self.process.wait(timeout)
-        self._reader.join(timeout)
-        return self.process.returncode, "".join(self.lines)
-
-    def stop(self) -> None:
-        """At teardown: SIGINT whatever still runs (a JACK client killed otherwise stalls the server)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-@pytest.fixture
-def livegen(jack_server, tmp_path):
-    """livegen(port, *options): start `livegen run` on the test's JACK server, recording under tmp_path."""
-    started: list[Livegen] = []
-
-    def launch(port: str, *options: str, python_options: tuple[str, ...] = ()) -> Livegen:
-        started.append(Livegen(tmp_path, port, *options, python_options=python_options))
-        return started[-1]
-
-    yield launch
-    for process in started:
-        process.stop()
-
-
-def session_folder(record: Path) -> Path:
-    (folder,) = record.iterdir()
-    return folder
-
-
-def note_ons(received) -> list:
-    return [record for record in received if record.message.type == "note_on" and record.message.velocity > 0]
-
-
-def recorded_note_ons(folder: Path, tempo_bpm: float) -> list[tuple[float, int, int]]:
-    """(seconds, channel, pitch) of every note-on in the session's MIDI file: when livegen sent it."""
-    notes = []
-    for track in mido.MidiFile(folder / "session.mid").tracks:
-        seconds = 0.0
-        for message in track:
-            seconds += mido.tick2second(message.time, 480, mido.bpm2tempo(tempo_bpm))
-            if message.type == "note_on" and message.velocity > 0:
-                notes.append((seconds, message.channel, message.note))
-    return notes
 
 
 def by_voice(notes: list[tuple[float, int, int]]) -> dict[tuple[int, int], list[float]]:
