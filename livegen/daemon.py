@@ -56,7 +56,7 @@ from livegen.midi_port import open_input, open_output, resolve_backend
 from livegen.model_file import load_model
 from livegen.osc_server import OscServer
 from livegen.output import OutputThread, PortState, promote_current_thread
-from livegen.parameters import AUTO, DEFAULT_CC_MAP, key_text
+from livegen.parameters import AUTO, DEFAULT_CC_MAP, PARAMETERS, key_text
 from livegen.recorder import SessionRecorder
 from livegen.sampler import Sampler, SamplingSettings
 from livegen.status_line import Status, StatusLine
@@ -72,6 +72,7 @@ HUMANISE_VELOCITY = 10  # at --humanise 1: velocity varies by up to this much ei
 HUMANISE_DELAY_S = 0.010  # ... and a note starts up to this much late (never early, never past half its length)
 GENERATION_PRIORITY = 1  # real-time where permitted, below the output thread: see promote_current_thread
 TRANSPORT = ("start", "continue", "stop", "songpos")
+CC_PRESSED = 64  # a controller at or above this presses a button (as the sustain pedal does)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ class Daemon:
         self._melody_onsets: deque[tuple[float, int]] = deque()  # (time, pitch) scheduled, not yet reported
         self._last_note: int | None = None
         self._humanise_rng = np.random.default_rng(self.controls["seed"])
+        self._cc_values: dict[int, int] = {}  # the last value of each controller: a trigger fires on its rise
         self.controls.listen(self._on_control)
 
     # The main thread: set-up, supervision, and cleanup on every way out.
@@ -255,7 +257,9 @@ class Daemon:
         """On an input's thread: a mapped control change sets its parameter; clock messages move the clock."""
         if message.type == "control_change":
             name = self.options.cc_map.get(message.control)
-            if name is not None:
+            pressed_before = self._cc_values.get(message.control, 0) >= CC_PRESSED
+            self._cc_values[message.control] = message.value
+            if name is not None and (PARAMETERS[name].holds_value or not pressed_before):
                 self.controls.receive(name, message.value / 127, norm=True)  # 0-127 always fits
         elif self.options.midi_clock:
             self.clock.feed(message, arrival)

@@ -271,3 +271,13 @@ def test_humanise_varies_velocity_and_delays_onsets_within_bounds():
     assert all(0.0 <= delay <= 0.003 and 80 <= velocity <= 100 for delay, velocity in draws)
     assert len({velocity for _, velocity in draws}) > 10 and len({delay for delay, _ in draws}) > 50
     assert daemon.Daemon(daemon.DaemonOptions())._humanised(90, 0.5) == (0.0, 90)  # off by default
+
+
+def test_control_changes_set_parameters_and_press_buttons_once():
+    session = daemon.Daemon(daemon.DaemonOptions(cc_map={21: "temperature", 27: "new_tune", 30: "key"}))
+    fired = []
+    session.controls.listen(lambda name, value: fired.append(name) if name == "new_tune" else None)
+    for control, value in [(21, 0), (30, 127), (27, 127), (27, 100), (27, 0), (27, 64), (5, 127)]:
+        session._on_midi_in(mido.Message("control_change", control=control, value=value), 0.0)
+    assert session.controls["temperature"] == 0.05 and session.controls["key"] == "B"
+    assert fired == ["new_tune", "new_tune"]  # on each rise through 64, not while held

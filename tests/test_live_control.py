@@ -240,3 +240,15 @@ def test_a_flood_of_bad_packets_never_stops_the_music(livegen, midi_reader):
     assert not left_sounding(reader.messages())
     warnings = [line for line in run.lines if "refused" in line or "clamped" in line or "flood" in line]
     assert 0 < len(warnings) < 100, f"{len(warnings)} warning lines"
+
+
+def test_a_preset_sets_the_style_and_options_override_it(livegen, midi_reader, tmp_path):
+    reader = midi_reader(name="daw")
+    run = livegen(reader.port, "--preset", "waltz", "--tempo", "300", "--tunes", "1", "--max-length", "200",
+                  "--seed", "2", "--quiet")
+    status, stderr = run.finish(60.0)
+    assert status == 0, stderr
+    folder = session_folder(tmp_path)
+    assert "\nM:3/4\n" in (folder / "session.abc").read_text()  # the waltz preset's type
+    notes = heard_melody(reader.received(), folder)
+    assert seconds_per_beat(notes) == pytest.approx(0.2, rel=0.1)  # --tempo 300, not the preset's 132

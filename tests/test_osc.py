@@ -245,3 +245,12 @@ def test_run_refuses_bad_options_in_one_line(capsys):
             main(argv)
         assert exit.value.code == 2
         assert reason in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_a_bad_preset_is_one_line(capsys, tmp_path):
+    bad = tmp_path / "mine.toml"
+    bad.write_text('description = "mine"\ntempo = "fast"\n')
+    for preset, reason in [("nope", "no preset 'nope'"), (str(bad), "field 'tempo'")]:
+        assert main(["run", "--preset", preset, "--no-osc", "--no-cc"]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and reason in error, error
