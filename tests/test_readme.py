@@ -1,4 +1,4 @@
-"""The README's two commands are the ones that work: CI runs the test command verbatim."""
+"""The README says what is true: CI runs its test command verbatim, and its CC map is the default one."""
 
 from __future__ import annotations
 
@@ -22,3 +22,11 @@ def test_ci_runs_the_readme_test_command_verbatim():
 def test_the_readme_main_command_installs_and_runs_the_daemon_on_the_shipped_model():
     run_command, _ = readme_commands()
     assert run_command.startswith("pip install") and 'livegen run --port "LiveGen"' in run_command
+
+
+def test_the_readme_lists_the_default_cc_map():
+    from livegen.parameters import DEFAULT_CC_MAP
+
+    text = " ".join((REPOSITORY / "README.md").read_text().split())
+    listed = dict(re.findall(r"(\d+) ([a-z_]+)[,;]", text[text.index("**MIDI CC**"):text.index("--clock midi")]))
+    assert {int(number): name for number, name in listed.items()} == DEFAULT_CC_MAP
