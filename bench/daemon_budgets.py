@@ -10,7 +10,8 @@ Onset jitter: during that run, each note-on's arrival against where the
 session's ABC puts it (tunes follow each other on whole beats), after taking
 out the one constant offset of the whole run (JACK's period and the start
 margin), so it measures jitter, not latency; bench/timing.py measures
-against the schedule itself. The last tune, cut off by the stop, is left out.
+against the schedule itself. Of the last tune, cut off by the stop, only the
+notes played count.
 
 Memory: the daemon's resident set size, sampled while it plays tune after
 tune. Budget: 150 MB, flat (the slope is printed per hour). A JACK client
@@ -96,9 +97,9 @@ def main() -> int:
     return 0 if ok else 1
 
 
-def launch(reader: MidiReader, record: Path, tempo: float) -> subprocess.Popen:
+def launch(reader: MidiReader, record: Path, tempo: float, *options: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "livegen", "run", "--backend", "jack", "--port", reader.port,
-                             "--tempo", str(tempo), "--record", str(record), "--quiet"],
+                             "--tempo", str(tempo), "--record", str(record), "--quiet", *options],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -138,25 +139,38 @@ def watch_memory(reader: MidiReader, record: Path, tempo: float, seconds: float)
 
 
 def onset_jitter_ms(received, abc: Path, tempo: float) -> tuple[float, float, float, int]:
-    """p50, p99 and max of |arrival - written onset - the run's median offset|, and how many notes."""
+    """p50, p99 and max of the onset errors (see onset_errors_ms), and how many notes."""
+    errors = onset_errors_ms(received, abc, tempo)[:, 1]
+    return float(np.percentile(errors, 50)), float(np.percentile(errors, 99)), float(errors.max()), len(errors)
+
+
+def onset_errors_ms(received, abc: Path, tempo: float) -> np.ndarray:
+    """(due time, |arrival - written onset - the run's median offset| in ms) per note played.
+
+    Notes the session wrote but never played (those of the last tune after
+    the stop) are left out: only notes due before the last arrival count.
+    """
     seconds_per_beat = 60.0 / tempo
     written, start = [], 0.0  # (beat in the session, channel, pitch); where the next tune starts
-    tunes = parse_tunes(read_abc_file(abc))
-    for events in tunes[:-1]:
+    for events in parse_tunes(read_abc_file(abc)):
         notes = perform(events, tempo_bpm=tempo).notes
         written += [(start + float(note.start), note.channel, note.pitch) for note in notes]
-        start = float(np.ceil(start + max(float(note.start + note.duration) for note in notes if note.channel == 0)))
+        start = float(np.ceil(start + max((float(note.start + note.duration) for note in notes
+                                           if note.channel == 0), default=0.0)))
     arrivals: dict[tuple[int, int], list[float]] = {}
     for record in received:
         if record.message.type == "note_on" and record.message.velocity > 0:
             arrivals.setdefault((record.message.channel, record.message.note), []).append(record.arrival)
     origin = min(min(times) for times in arrivals.values())
-    offsets = []
+    last = max(max(times) for times in arrivals.values())
+    due_times, offsets = [], []
     for beat, channel, pitch in written:
         due = origin + beat * seconds_per_beat
-        offsets.append(min((at - due for at in arrivals.get((channel, pitch), [])), key=abs, default=np.inf))
+        if due < last:
+            due_times.append(due)
+            offsets.append(min((at - due for at in arrivals.get((channel, pitch), [])), key=abs, default=np.inf))
     errors = np.abs(np.array(offsets) - np.median(offsets)) * 1000
-    return float(np.percentile(errors, 50)), float(np.percentile(errors, 99)), float(errors.max()), len(errors)
+    return np.column_stack([due_times, errors])
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

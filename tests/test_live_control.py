@@ -185,19 +185,27 @@ def test_stop_silences_everything_and_play_starts_afresh_with_feedback(livegen, 
     assert not left_sounding(reader.messages())
 
 
-def flood_packets(rng: random.Random) -> list[bytes]:
-    """Everything a broken or hostile client might send: none of it may stop the music."""
+def flood_packets(rng: random.Random, clamped: bool = True) -> list[bytes]:
+    """Everything a broken or hostile client might send: none of it may stop the music.
+
+    With clamped=False, only what is refused outright: no value that would be
+    clamped into range and change the music (bench/osc_flood.py times notes
+    against the tunes as written).
+    """
     packets = [bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 64))) for _ in range(50)]
-    packets += [b"", b"#bundle\x00", b"/livegen/tempo\x00\x00,f\x00\x00\x01", b"/livegen/\x00\x00\x00,ffff"]
+    packets += [b"", b"#bundle\x00", b"/livegen/tempo\x00\x00,i\x00\x00\x00\x01", b"/livegen/\x00\x00\x00,ffff"]
     for parameter in PARAMETERS.values():
-        bad = [math.nan, math.inf, -math.inf, "loud", 3e38]  # 3e38: near the top of OSC's 32-bit floats
-        if parameter.kind in ("number", "integer") and parameter.name != "tempo":
-            bad += [parameter.low - 1e6, parameter.high + 1e6, -3e38]  # (a clamp to 30 BPM is music, not attack)
+        bad = [math.nan, math.inf, -math.inf, "loud"]
+        norms = [math.nan, "x"]
+        if clamped:
+            bad += [3e38]  # near the top of OSC's 32-bit floats
+            norms += [-5.0, 5.0]
+            if parameter.kind in ("number", "integer") and parameter.name != "tempo":
+                bad += [parameter.low - 1e6, parameter.high + 1e6, -3e38]  # (30 BPM would be music, not attack)
         if not parameter.holds_value:
             bad = [math.nan, "loud"]  # a trigger fires on any true value
         packets += [message(parameter.address, value) for value in bad]
-        packets += [message(parameter.norm_address, value) for value in (math.nan, -5.0, 5.0, "x")
-                    if parameter.holds_value]
+        packets += [message(parameter.norm_address, value) for value in norms if parameter.holds_value]
         packets += [message(parameter.address, 1, 2)]
     packets += [message("/livegen/nothing", 1.0), message("/somewhere/else", 1), message(FEEDBACK_HERE, "x")]
     return packets
