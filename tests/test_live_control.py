@@ -154,7 +154,7 @@ def test_temperature_changes_the_spread_and_new_tune_starts_a_fresh_header(liveg
     assert mean_leap(hot) > 1.5 * mean_leap(cold), (mean_leap(cold), mean_leap(hot))
 
 
-def test_stop_silences_everything_and_play_starts_afresh_with_feedback(livegen, midi_reader):
+def test_stop_and_panic_silence_everything_and_the_music_starts_afresh_with_feedback(livegen, midi_reader):
     reader = midi_reader(name="daw")  # an existing port: not a note is missed
     run = livegen(reader.port, "--tempo", "240", "--seed", "1", "--max-length", "3000", "--quiet")
     run.wait_started()
@@ -178,6 +178,13 @@ def test_stop_silences_everything_and_play_starts_afresh_with_feedback(livegen, 
         osc.send("/livegen/play/norm", 1.0)
         count = len(note_ons(reader.received()))
         reader.wait_for(lambda records: len(note_ons(records)) >= count + 4, 10.0, "notes after play")
+
+        panicked_at = time.monotonic()
+        osc.send("/livegen/panic")
+        reader.wait_for(lambda records: any(is_all_notes_off(r.message) and r.arrival > panicked_at for r in records),
+                        5.0, "All Notes Off after panic")
+        count = len(note_ons(reader.received()))
+        reader.wait_for(lambda records: len(note_ons(records)) >= count + 4, 10.0, "notes after panic")
     finally:
         osc.close()
         feedback.close()
