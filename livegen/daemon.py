@@ -115,7 +115,8 @@ class _TuneInfo:
 
 
 class Interrupted(Exception):
-    """The tune being written can't go on: a stop was requested, or the DAW's transport moved."""
+    """The tune being written can't go on: livegen is stopping, or play was stopped, panic pressed, or the DAW's
+    transport moved."""
 
 
 class Daemon:
@@ -166,7 +167,7 @@ class Daemon:
             self.recorder = SessionRecorder(options.record, self.controls["tempo"])
             cleanup.callback(self.recorder.close)
             log.info("playing into MIDI port %r (%s); recording to %s", options.port, backend, self.recorder.folder)
-            self._announce_controls()
+            self._start_controls()
 
             def open_port():
                 return self.recorder.port(first_port.pop() if first_port else open_output(options.port, backend))
@@ -183,7 +184,8 @@ class Daemon:
         names = [self.options.clock_port] if self.options.midi_clock else []
         return names + ([self.options.control_port] if self.options.control_port else [])
 
-    def _announce_controls(self) -> None:
+    def _start_controls(self) -> None:
+        """Say where control comes from, and start listening for OSC (the MIDI inputs already listen)."""
         if self.options.midi_clock:
             log.info("following MIDI clock from %r: start the DAW's transport to play", self.options.clock_port)
         if self.options.control_port:
