@@ -90,7 +90,7 @@ def main() -> int:
           f"first {megabytes[0]:.1f} MB, max {megabytes.max():.1f} MB, last {megabytes[-1]:.1f} MB, "
           f"second-half slope {slope:+.1f} MB/hour (budget {RSS_BUDGET_MB:g} MB, flat)")
     print(f"full RSS (with JACK's shared memory): first {full[0]:.1f} MB, max {full.max():.1f} MB")
-    print(f"onset jitter over {jitter[3]} notes of finished tunes: p50 {jitter[0]:.3f} ms, p99 {jitter[1]:.3f} ms, "
+    print(f"onset jitter over {jitter[3]} notes: p50 {jitter[0]:.3f} ms, p99 {jitter[1]:.3f} ms, "
           f"max {jitter[2]:.3f} ms")
     ok = max(first_notes) <= FIRST_NOTE_BUDGET_S and megabytes.max() <= RSS_BUDGET_MB
     print("within budget" if ok else "OVER BUDGET")
