@@ -12,6 +12,7 @@ import json
 import logging
 import shlex
 import sys
+import textwrap
 from datetime import datetime
 from pathlib import Path
 
@@ -104,11 +105,12 @@ def _add_run(verbs) -> None:
     run = verbs.add_parser(
         "run",
         help="the live instrument: generate tunes and play them into a MIDI port",
-        description="Write tune after tune and play each as it is written into a MIDI port your DAW reads: "
-        "melody on one channel, chord symbols as held chords (with a bass note) on another, repeats as "
-        "written. Steer it while it plays over OSC and MIDI CC (see the end of this help). Ctrl-C (or "
-        "SIGTERM) stops cleanly, with no note left sounding. Everything played is recorded: the ABC of each "
-        "tune and a MIDI file of what was sent.",
+        description=textwrap.fill(  # filled here: the epilog's layout must be kept, so argparse won't fill this
+            "Write tune after tune and play each as it is written into a MIDI port your DAW reads: "
+            "melody on one channel, chord symbols as held chords (with a bass note) on another, repeats as "
+            "written. Steer it while it plays over OSC and MIDI CC (see the end of this help). Ctrl-C (or "
+            "SIGTERM) stops cleanly, with no note left sounding. Everything played is recorded: the ABC of each "
+            "tune and a MIDI file of what was sent.", 79),
         epilog=_live_control_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     midi = run.add_argument_group("MIDI")
@@ -191,20 +193,28 @@ def _parameter_value(parameter: Parameter):
 
 
 def _live_control_help() -> str:
-    triggers = "\n".join(f"  {parameter.address:22} {parameter.help}" for parameter in PARAMETERS.values()
-                         if parameter.kind in ("toggle", "trigger"))
+    def paragraph(text: str) -> str:
+        return textwrap.fill(text, 79, initial_indent="  ", subsequent_indent="  ")
+
+    def entry(address: str, text: str) -> str:
+        return textwrap.fill(text, 79, initial_indent=f"  {address:23}", subsequent_indent=" " * 25)
+
+    buttons = [(parameter.address, parameter.help) for parameter in PARAMETERS.values()
+               if parameter.kind in ("toggle", "trigger")]
     cc_map = ", ".join(f"{number} {name}" for number, name in sorted(DEFAULT_CC_MAP.items()))
-    return f"""live control:
-  Every live parameter above listens on OSC at /livegen/NAME (its value; a choice by
-  name or index) and /livegen/NAME/norm (0..1, what TouchOSC faders send).
-  Out-of-range values are clamped.
-{triggers}
-  {FEEDBACK_HERE:22} send feedback to the address this message came from
-  Feedback (to --feedback and /livegen/feedback/here): /livegen/NAME, /livegen/NAME/norm,
-  /livegen/NAME/text, {TUNE_TITLE}, {TUNE_BAR}, {TUNE_NOTE}.
-  MIDI CC on --control-port (0-127 spans each range; 64 and up presses a button). Default map:
-  {cc_map}.
-  A TouchOSC layout for all of this: presets/livegen.tosc."""
+    return "\n".join([
+        "live control:",
+        paragraph("Every live parameter above listens on OSC at /livegen/NAME (its value; a choice by name or "
+                  "index) and /livegen/NAME/norm (0..1, what TouchOSC faders send). Out-of-range values are "
+                  "clamped."),
+        *(entry(address, text) for address, text in buttons),
+        entry(FEEDBACK_HERE, "send feedback to the address this message came from"),
+        paragraph(f"Feedback (to --feedback and {FEEDBACK_HERE}): /livegen/NAME, /livegen/NAME/norm, "
+                  f"/livegen/NAME/text, {TUNE_TITLE}, {TUNE_BAR}, {TUNE_NOTE}."),
+        paragraph(f"MIDI CC on --control-port (0-127 spans each range; 64 and up presses a button). Default map: "
+                  f"{cc_map}."),
+        paragraph("A TouchOSC layout for all of this: presets/livegen.tosc."),
+    ])
 
 
 def _cc_map(text: str) -> dict[int, str]:

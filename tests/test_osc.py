@@ -254,3 +254,15 @@ def test_a_bad_preset_is_one_line(capsys, tmp_path):
         assert main(["run", "--preset", preset, "--no-osc", "--no-cc"]) == 2
         error = capsys.readouterr().err
         assert error.count("\n") == 1 and reason in error, error
+
+
+def test_run_help_names_every_parameter_with_its_address_and_cc(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for parameter in PARAMETERS.values():
+        assert parameter.address in text, parameter.name
+        if parameter.holds_value and parameter.name != "play":
+            assert parameter.option in text and parameter.describe_range() in text, parameter.name
+        if parameter.cc is not None:
+            assert f"{parameter.cc} {parameter.name}" in text, parameter.name
