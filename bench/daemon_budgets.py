@@ -99,7 +99,7 @@ def main() -> int:
 
 def launch(reader: MidiReader, record: Path, tempo: float, *options: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "livegen", "run", "--backend", "jack", "--port", reader.port,
-                             "--tempo", str(tempo), "--record", str(record), "--quiet", *options],
+                             "--tempo", str(tempo), "--record", str(record), "--quiet", "--osc-port", "0", *options],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

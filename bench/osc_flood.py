@@ -53,7 +53,7 @@ def main() -> int:
         os.environ["JACK_DEFAULT_SERVER"] = server.name
         reader = MidiReader("flood")
         with tempfile.TemporaryDirectory() as record:
-            process = launch(reader, Path(record), options.tempo, "--osc-port", "0")
+            process = launch(reader, Path(record), options.tempo)
             try:
                 port = osc_port(process)
                 reader.wait_for(lambda got: any(r.message.type == "note_on" for r in got), 30.0, "the first note")
