@@ -68,11 +68,17 @@ def arrange_melody(items: list, settings: ArrangementSettings) -> list[Performed
 
 def arrange_chord(chord: TimedChordSymbol, until: Fraction, settings: ArrangementSettings) -> list[PerformedNote]:
     """One chord symbol voiced and held from its onset until `until` (whole notes); none if chords are off."""
-    if settings.chord_channel is None or until <= chord.onset:
+    if until <= chord.onset:
         return []
-    return [PerformedNote(_beats(chord.onset), _beats(until - chord.onset), settings.chord_channel,
-                          pitch + settings.transpose, settings.chord_velocity)
-            for pitch in voice_chord(chord.symbol, settings.bass)]
+    return [PerformedNote(_beats(chord.onset), _beats(until - chord.onset), settings.chord_channel, pitch,
+                          settings.chord_velocity) for pitch in chord_pitches(chord.symbol, settings)]
+
+
+def chord_pitches(symbol: ChordSymbol, settings: ArrangementSettings) -> list[int]:
+    """The pitches a chord symbol sounds on the chord channel, transposed; none if chords are off."""
+    if settings.chord_channel is None:
+        return []
+    return [pitch + settings.transpose for pitch in voice_chord(symbol, settings.bass)]
 
 
 def voice_chord(symbol: ChordSymbol, bass: bool = True) -> list[int]:

@@ -51,7 +51,7 @@ from livegen.controls import Controls
 from livegen.engine import Engine
 from livegen.errors import LivegenError
 from livegen.feedback import Feedback
-from livegen.live_player import LivePlayer, ScheduledNote
+from livegen.live_player import Cue, LivePlayer
 from livegen.midi_port import open_input, open_output, resolve_backend
 from livegen.model_file import load_model
 from livegen.osc_server import OscServer
@@ -365,7 +365,6 @@ class Daemon:
         self._new_tune_requested = False
         engine.reset()
         probabilities = np.full(len(vocabulary), 1.0 / len(vocabulary))  # unused: a tune opens forced
-        settled_until = start
         version = self.controls.version
         try:
             while True:
@@ -380,12 +379,11 @@ class Daemon:
                 if events:
                     self._schedule(player.add(events))
                     self._publish(number, composer, start)
-                    settled_until = player.settled_until
                 if composer.finished:
                     return player.tune_end_beat
                 logits = engine.step(np.array([vocabulary.id_of(character)]))
                 probabilities = sampler.probabilities(logits)[0]
-                self._wait_until_needed(settled_until, moves)
+                self._wait_until_needed(player.played_until, moves)
         finally:
             self.recorder.tune_finished("".join(composer.text), composer.finished)
 
@@ -401,23 +399,24 @@ class Daemon:
         self._tune = _TuneInfo(number, composer.title, key, meter.text if meter else "", start, beats_per_bar)
         log.debug("tune %d: %s", number, composer.title)
 
-    def _schedule(self, notes: list[ScheduledNote]) -> None:
-        """Hand settled notes to the output thread at their clock times (starting the internal clock if need be)."""
-        if not notes:
+    def _schedule(self, cues: list[Cue]) -> None:
+        """Hand settled cues to the output thread at their clock times (starting the internal clock if need be)."""
+        if not cues:
             return
         if not self.clock.running and isinstance(self.clock, InternalClock):
-            self.clock.start(float(notes[0].start), time.monotonic() + START_MARGIN_S)
-        for scheduled in notes:
-            note = scheduled.note
-            on, off = self.clock.time_of(scheduled.start), self.clock.time_of(scheduled.end)
-            if on is None or off is None:
-                raise Interrupted  # the DAW stopped between two notes
-            delay, velocity = self._humanised(note.velocity, off - on)
-            if note.channel == self.controls["melody_channel"] - 1:
-                self._melody_onsets.append((on + delay, note.pitch))
-            self._output.schedule(mido.Message("note_on", channel=note.channel, note=note.pitch,
-                                               velocity=velocity), on + delay)
-            self._output.schedule(mido.Message("note_off", channel=note.channel, note=note.pitch), off)
+            self.clock.start(float(cues[0].beat), time.monotonic() + START_MARGIN_S)
+        for cue in cues:
+            at, until = self.clock.time_of(cue.beat), self.clock.time_of(cue.beat + cue.lasts)
+            if at is None or until is None:
+                raise Interrupted  # the DAW stopped between two cues (the panic that follows ends what started)
+            if not cue.starts:
+                self._output.schedule(mido.Message("note_off", channel=cue.channel, note=cue.pitch), at)
+                continue
+            delay, velocity = self._humanised(cue.velocity, until - at)
+            if cue.channel == self.controls["melody_channel"] - 1:
+                self._melody_onsets.append((at + delay, cue.pitch))
+            self._output.schedule(mido.Message("note_on", channel=cue.channel, note=cue.pitch, velocity=velocity),
+                                  at + delay)
 
     def _humanised(self, velocity: int, length_s: float) -> tuple[float, int]:
         amount = self.controls["humanise"]

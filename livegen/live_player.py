@@ -1,15 +1,20 @@
-"""The live player: a tune's events, as they are written, become notes at beat positions.
+"""The live player: a tune's events, as they are written, become note starts and ends at beat positions.
 
 Repeats are played as written: when the model writes ``:|`` the part is
 played again before anything written after it. This uses the same repeat
 expansion, timeline and arrangement as `livegen render`, recomputed over
 the tune so far whenever new music arrives. The played order only ever
 grows at its end as text is added (a part is replayed where its ``:|``
-stands), so notes already handed out never move.
+stands), so what has been handed out never moves.
 
-A note is handed out once it is settled: a melody note when nothing
-written later can lengthen it (a tie still open can), a chord when the next
-chord symbol (or the end of the tune) says how long to hold it.
+What is handed out are cues: a note's start or its end. A melody note is
+handed out, start and end together, once nothing written later can lengthen
+it (a tie still open can). A chord symbol is held until the next one, which
+may be written bars later; waiting for it would hold back the lookahead by
+as much, so a chord's start is handed out as soon as the melody passes its
+onset (then it is sure to last: the next chord symbol can only come later),
+and its end once the next chord symbol (or the end of the tune) is written.
+A chord symbol followed at once by another sounds nothing, as in `render`.
 """
 
 from __future__ import annotations
@@ -18,21 +23,24 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from livegen.abc import Chord, ChordSymbol, EndOfTune, Event, Note, TimedChordSymbol, play_order, timeline
-from livegen.arrangement import BEATS_PER_WHOLE, ArrangementSettings, PerformedNote, arrange_chord, arrange_melody
+from livegen.arrangement import BEATS_PER_WHOLE, ArrangementSettings, arrange_melody, chord_pitches
 
 MUSICAL = (Note, Chord, ChordSymbol)
 
 
 @dataclass(frozen=True)
-class ScheduledNote:
-    """A performed note placed on the session's beat grid."""
+class Cue:
+    """A note starting (velocity above 0) or ending (velocity 0) at a beat of the session."""
 
-    start: Fraction  # beats since the session started
-    note: PerformedNote
+    beat: Fraction
+    channel: int
+    pitch: int
+    velocity: int = 0
+    lasts: Fraction = Fraction(0)  # a start: beats until its end (a melody note), or at least (a chord)
 
     @property
-    def end(self) -> Fraction:
-        return self.start + self.note.duration
+    def starts(self) -> bool:
+        return self.velocity > 0
 
 
 class LivePlayer:
@@ -44,28 +52,18 @@ class LivePlayer:
         self.events: list[Event] = []
         self.finished = False
         self._melody_out = 0
-        self._chords_out = 0
         self._played_until = Fraction(0)  # beats into the tune covered by handed-out melody
-        self._held_chord_onset: Fraction | None = None  # beats into the tune of the chord not yet handed out
+        self._chords_done = 0  # chord symbols whose end (or silence) has been handed out
+        self._chord_sounding: list[Cue] = []  # the starts handed out for chord symbol number _chords_done
+        self._chord_started = False
 
     @property
     def played_until(self) -> Fraction:
-        """The session beat up to which settled melody has been handed out."""
+        """The session beat up to which every note's start has been handed out."""
         return self.start_beat + self._played_until
 
-    @property
-    def settled_until(self) -> Fraction:
-        """The session beat up to which every note, chords included, has been handed out.
-
-        The latest chord waits for the next chord symbol to say how long it
-        lasts, so whoever keeps a lookahead must write on past its onset.
-        """
-        if self._held_chord_onset is None:
-            return self.played_until
-        return min(self.played_until, self.start_beat + self._held_chord_onset)
-
-    def add(self, events: list[Event]) -> list[ScheduledNote]:
-        """Take newly parsed events; returns the notes that became settled."""
+    def add(self, events: list[Event]) -> list[Cue]:
+        """Take newly parsed events; returns the cues that became settled, in order of their beats."""
         self.events += events
         self.finished = self.finished or any(isinstance(event, EndOfTune) for event in events)
         if not any(isinstance(event, MUSICAL + (EndOfTune,)) for event in events) and not self._repeat_closed(events):
@@ -75,27 +73,50 @@ class LivePlayer:
     def _repeat_closed(self, events: list[Event]) -> bool:
         return any(getattr(event, "repeat_end", False) for event in events)
 
-    def _settle(self) -> list[ScheduledNote]:
+    def _settle(self) -> list[Cue]:
         played = play_order(self.events)
         items = timeline(played)
-        melody = arrange_melody(items, self.settings)
-        settled_melody = len(melody) if self.finished or not self._tie_open(played) else len(melody) - 1
-        chords = [item for item in items if isinstance(item, TimedChordSymbol)]
-        end = max((note.start + note.duration for note in melody), default=Fraction(0)) / BEATS_PER_WHOLE
-        handed: list[PerformedNote] = melody[self._melody_out:max(self._melody_out, settled_melody)]
-        self._melody_out = max(self._melody_out, settled_melody)
-        settled_chords = len(chords) if self.finished else len(chords) - 1
-        for index in range(self._chords_out, max(self._chords_out, settled_chords)):
-            until = chords[index + 1].onset if index + 1 < len(chords) else end
-            handed += arrange_chord(chords[index], until, self.settings)
-        self._chords_out = max(self._chords_out, settled_chords)
-        held = self.settings.chord_channel is not None and self._chords_out < len(chords)
-        self._held_chord_onset = chords[self._chords_out].onset * BEATS_PER_WHOLE if held else None
-        if handed:
-            self._played_until = max(self._played_until, *(note.start + note.duration for note in handed
-                                                           if note.channel == self.settings.melody_channel),
-                                     Fraction(0))
-        return [ScheduledNote(self.start_beat + note.start, note) for note in sorted(handed)]
+        cues = self._settle_melody(arrange_melody(items, self.settings), played)
+        cues += self._settle_chords([item for item in items if isinstance(item, TimedChordSymbol)])
+        return sorted(cues, key=lambda cue: (cue.beat, cue.starts))  # at the same beat, an end before a start
+
+    def _settle_melody(self, melody, played: list[Event]) -> list[Cue]:
+        settled = len(melody) if self.finished or not self._tie_open(played) else len(melody) - 1
+        cues = []
+        for note in melody[self._melody_out:settled]:
+            start = self.start_beat + note.start
+            cues += [Cue(start, note.channel, note.pitch, note.velocity, note.duration),
+                     Cue(start + note.duration, note.channel, note.pitch)]
+            self._played_until = max(self._played_until, note.start + note.duration)
+        self._melody_out = max(self._melody_out, settled)
+        return cues
+
+    def _settle_chords(self, chords: list[TimedChordSymbol]) -> list[Cue]:
+        """Start each chord once the melody has passed its onset; end it where the next begins."""
+        cues = []
+        while self._chords_done < len(chords):
+            chord = chords[self._chords_done]
+            onset = chord.onset * BEATS_PER_WHOLE  # beats into the tune
+            if self._chords_done + 1 < len(chords):
+                until = chords[self._chords_done + 1].onset * BEATS_PER_WHOLE
+            else:
+                until = self._played_until if self.finished else None  # None: not known yet
+            if not self._chord_started:
+                if until is None and self._played_until <= onset:
+                    break  # it may yet turn out to sound nothing
+                if until is None or until > onset:
+                    lasts = (self._played_until if until is None else until) - onset
+                    self._chord_sounding = [Cue(self.start_beat + onset, self.settings.chord_channel, pitch,
+                                                self.settings.chord_velocity, lasts)
+                                            for pitch in chord_pitches(chord.symbol, self.settings)]
+                    cues += self._chord_sounding
+                self._chord_started = True
+            if until is None:
+                break
+            cues += [Cue(self.start_beat + until, cue.channel, cue.pitch) for cue in self._chord_sounding]
+            self._chord_sounding, self._chord_started = [], False
+            self._chords_done += 1
+        return cues
 
     @staticmethod
     def _tie_open(played: list[Event]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from fractions import Fraction
 
 import mido
@@ -13,13 +14,13 @@ import pytest
 
 from livegen.abc import AbcStreamParser, Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
-from livegen.arrangement import ArrangementSettings
+from livegen.arrangement import ArrangementSettings, PerformedNote
 from livegen.composer import TunePlan
 from livegen.constraints import AbcConstraints, BarTracker
 from livegen.errors import LivegenError
 from livegen.evaluate import CopyIndex, bar_texts, evaluate
 from livegen.generate import compose_tunes
-from livegen.live_player import LivePlayer
+from livegen.live_player import Cue, LivePlayer
 from livegen.model_file import load_model
 from livegen.render import perform
 from livegen.sampler import SamplingSettings
@@ -111,10 +112,26 @@ def test_the_live_player_plays_what_render_plays(nottingham):
     for text in tunes:
         if "\nP:" in text.split("\nK:")[0]:
             continue  # a header part order is not played live (constraints never let the model write one)
-        parser, player, notes = AbcStreamParser(), LivePlayer(ArrangementSettings()), []
+        parser, player, cues = AbcStreamParser(), LivePlayer(ArrangementSettings()), []
         for character in text + "\n":
-            notes += player.add(parser.feed(character))
-        assert sorted(scheduled.note for scheduled in notes) == perform(parse_tunes(text)[0]).notes, text[:40]
+            cues += player.add(parser.feed(character))
+        assert notes_of(cues) == perform(parse_tunes(text)[0]).notes, text[:40]
+
+
+def notes_of(cues: list[Cue]) -> list[PerformedNote]:
+    """Cues paired into notes: each end closes the earliest open start of its channel and pitch."""
+    cues = sorted(cues, key=lambda cue: (cue.beat, cue.starts))  # stable: the player's order within a beat
+    open_starts: dict[tuple[int, int], list[Cue]] = {}
+    notes = []
+    for cue in cues:
+        voice = (cue.channel, cue.pitch)
+        if cue.starts:
+            open_starts.setdefault(voice, []).append(cue)
+        else:
+            start = open_starts[voice].pop(0)
+            notes.append(PerformedNote(start.beat, cue.beat - start.beat, cue.channel, cue.pitch, start.velocity))
+    assert not any(open_starts.values()), "a start without its end"
+    return sorted(notes)
 
 
 def test_eval_of_the_corpus_and_the_copy_check(nottingham):
@@ -177,18 +194,22 @@ def test_eval_json_for_a_folder_and_for_the_model(tmp_path, nottingham):
     assert not np.isnan(summary["bars_of_right_length"])
 
 
-def test_the_live_player_counts_a_held_chord_as_not_yet_handed_out():
-    parser, player = AbcStreamParser(), LivePlayer(ArrangementSettings(), start_beat=Fraction(8))
-    for character in 'X:1\nM:4/4\nL:1/4\nK:G\n"G"GA "D"Bc|de':
-        player.add(parser.feed(character))
-    assert player.played_until > Fraction(8 + 4)  # melody handed out into the second bar
-    assert player.settled_until == Fraction(8 + 2)  # the D chord waits for the next chord symbol
-    player.add(parser.feed('"'))
-    for character in 'C"f':
-        player.add(parser.feed(character))
-    assert player.settled_until == Fraction(8 + 6)  # D is settled now; the C chord (beat 6, over f) waits
-    no_chords = LivePlayer(ArrangementSettings(chord_channel=None))
-    parser = AbcStreamParser()
-    for character in 'X:1\nM:4/4\nL:1/4\nK:G\n"G"GA "D"Bc|de':
-        no_chords.add(parser.feed(character))
-    assert no_chords.settled_until == no_chords.played_until
+def test_the_live_player_starts_a_chord_once_the_melody_passes_it_and_ends_it_at_the_next():
+    parser, player, cues = AbcStreamParser(), LivePlayer(ArrangementSettings(), start_beat=Fraction(8)), []
+
+    def feed(text: str) -> list[Cue]:
+        fresh = [cue for character in text for cue in player.add(parser.feed(character))]
+        cues.extend(fresh)
+        return fresh
+
+    def chord_cues(fresh: list[Cue]) -> set[tuple[Fraction, bool]]:
+        return {(cue.beat, cue.starts) for cue in fresh if cue.channel == 1}
+
+    assert chord_cues(feed('X:1\nM:4/4\nL:1/4\nK:G\n"G"GA "D"B')) == {(8, True), (10, False)}  # D's onset not passed
+    assert player.played_until == 8 + 2
+    assert chord_cues(feed("c")) == {(10, True)}  # the melody passed D's onset: D sounds, its end unknown
+    assert min(cue.lasts for cue in cues if cue.channel == 1 and cue.beat == 10 and cue.starts) == 1  # at least
+    assert chord_cues(feed('|de"C""Am"f')) == {(14, False)}  # C, at once followed by Am, sounds nothing
+    assert chord_cues(feed("g|]\n\n")) == {(14, True), (16, False)}  # Am from f to the end of the tune
+    tune = parse_tunes('X:1\nM:4/4\nL:1/4\nK:G\n"G"GA "D"Bc|de"C""Am"fg|]\n')[0]
+    assert notes_of([replace(cue, beat=cue.beat - 8) for cue in cues]) == perform(tune).notes  # as render plays it
