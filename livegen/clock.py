@@ -6,13 +6,15 @@ monotonic times. A clock maps one to the other, from its own tempo
 
 Both answer None while stopped: a stopped transport reaches no beat at any
 time, so the player holds its notes until the clock runs. Readers never take a
-lock: each clock publishes its current mapping as one immutable line, replaced
-whole, so the player thread can ask while another thread changes tempo or
-feeds clock ticks.
+lock: each clock publishes its current mapping as immutable lines (the
+follower one, the internal clock a short chain while a tempo change waits for
+its beat), replaced whole, so the player thread can ask while another thread
+changes tempo or feeds clock ticks.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -79,34 +81,65 @@ class _LineClock:
         return None if line is None else line.beat_at(t)
 
 
-class InternalClock(_LineClock):
-    """A clock at a tempo livegen sets itself; created stopped."""
+class InternalClock:
+    """A clock at a tempo livegen sets itself; created stopped.
+
+    A tempo change can wait for a given beat: music up to that beat has
+    already been handed to the output thread at times of the old tempo, and
+    moving it would rush or drag notes already queued (or overlap them with
+    the next ones). So the clock is a short chain of lines, each from the beat
+    where a tempo took over; lines whose successor has begun are dropped.
+    """
 
     def __init__(self, tempo_bpm: float = 120.0):
         self._tempo_bpm = _checked_tempo(tempo_bpm)
+        self._lines: tuple[_Line, ...] = ()  # in order of beat (and so of time); empty while stopped
         self._write = threading.Lock()
 
     @property
+    def running(self) -> bool:
+        return bool(self._lines)
+
+    @property
     def tempo_bpm(self) -> float:
+        """The tempo asked for last (it may take over at a later beat)."""
         return self._tempo_bpm
+
+    def time_of(self, beat: float) -> float | None:
+        lines = self._lines
+        if not lines:
+            return None
+        line = next((line for line in reversed(lines) if beat >= line.beat), lines[0])
+        return line.time_of(beat)
+
+    def beat_at(self, t: float) -> float | None:
+        lines = self._lines
+        if not lines:
+            return None
+        line = next((line for line in reversed(lines) if t >= line.time), lines[0])
+        return line.beat_at(t)
 
     def start(self, beat: float = 0.0, at: float | None = None) -> None:
         """Run, with `beat` falling at monotonic time `at` (default: now; later gives the player a head start)."""
         with self._write:
-            self._line = _Line(float(beat), time.monotonic() if at is None else at, 60.0 / self._tempo_bpm)
+            self._lines = (_Line(float(beat), time.monotonic() if at is None else at, 60.0 / self._tempo_bpm),)
 
     def stop(self) -> None:
         with self._write:
-            self._line = None
+            self._lines = ()
 
-    def set_tempo(self, tempo_bpm: float) -> None:
-        """Change tempo from the current beat on: no beat already passed moves, and time never jumps."""
+    def set_tempo(self, tempo_bpm: float, from_beat: float | None = None) -> None:
+        """Change tempo from `from_beat` (default, or if it has passed: from now); time never jumps."""
         with self._write:
             self._tempo_bpm = _checked_tempo(tempo_bpm)
-            line = self._line
-            if line is not None:
-                now = time.monotonic()
-                self._line = _Line(line.beat_at(now), now, 60.0 / self._tempo_bpm)
+            if not self._lines:
+                return
+            now = time.monotonic()
+            beat = max(self.beat_at(now), float(from_beat) if from_beat is not None else -math.inf)
+            kept = tuple(line for line in self._lines if line.beat < beat)
+            current = [index for index, line in enumerate(kept) if line.time <= now]
+            kept = kept[current[-1] if current else 0:]  # lines before the one in force now are spent
+            self._lines = (*kept, _Line(beat, self.time_of(beat), 60.0 / self._tempo_bpm))
 
 
 class MidiClockFollower(_LineClock):

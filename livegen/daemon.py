@@ -145,6 +145,8 @@ class Daemon:
         self._last_note: int | None = None
         self._humanise_rng = np.random.default_rng(self.controls["seed"])
         self._cc_values: dict[int, int] = {}  # the last value of each controller: a trigger fires on its rise
+        self._scheduling = threading.Lock()  # held while cues are timed and queued, and while the tempo changes
+        self._queued_until = 0.0  # the last session beat queued for the output thread
         self.controls.listen(self._on_control)
 
     # The main thread: set-up, supervision, and cleanup on every way out.
@@ -271,7 +273,8 @@ class Daemon:
     def _on_control(self, name: str, value: object) -> None:
         """On whichever thread changed a control: act on those that can't wait for the next character."""
         if name == "tempo" and isinstance(self.clock, InternalClock):
-            self.clock.set_tempo(value)
+            with self._scheduling:  # from the last beat queued on: those notes keep their times
+                self.clock.set_tempo(value, from_beat=self._queued_until)
         elif name == "play" and not value:
             if isinstance(self.clock, InternalClock):
                 self.clock.stop()
@@ -403,20 +406,26 @@ class Daemon:
         """Hand settled cues to the output thread at their clock times (starting the internal clock if need be)."""
         if not cues:
             return
-        if not self.clock.running and isinstance(self.clock, InternalClock):
-            self.clock.start(float(cues[0].beat), time.monotonic() + START_MARGIN_S)
-        for cue in cues:
-            at, until = self.clock.time_of(cue.beat), self.clock.time_of(cue.beat + cue.lasts)
-            if at is None or until is None:
-                raise Interrupted  # the DAW stopped between two cues (the panic that follows ends what started)
-            if not cue.starts:
-                self._output.schedule(mido.Message("note_off", channel=cue.channel, note=cue.pitch), at)
-                continue
-            delay, velocity = self._humanised(cue.velocity, until - at)
-            if cue.channel == self.controls["melody_channel"] - 1:
-                self._melody_onsets.append((at + delay, cue.pitch))
-            self._output.schedule(mido.Message("note_on", channel=cue.channel, note=cue.pitch, velocity=velocity),
-                                  at + delay)
+        with self._scheduling:
+            if not self.clock.running and isinstance(self.clock, InternalClock):
+                self.clock.start(float(cues[0].beat), time.monotonic() + START_MARGIN_S)
+                self._queued_until = float(cues[0].beat)
+            for cue in cues:
+                self._queue(cue)
+                self._queued_until = max(self._queued_until, float(cue.beat))
+
+    def _queue(self, cue: Cue) -> None:
+        at, until = self.clock.time_of(cue.beat), self.clock.time_of(cue.beat + cue.lasts)
+        if at is None or until is None:
+            raise Interrupted  # the DAW stopped between two cues (the panic that follows ends what started)
+        if not cue.starts:
+            self._output.schedule(mido.Message("note_off", channel=cue.channel, note=cue.pitch), at)
+            return
+        delay, velocity = self._humanised(cue.velocity, until - at)
+        if cue.channel == self.controls["melody_channel"] - 1:
+            self._melody_onsets.append((at + delay, cue.pitch))
+        self._output.schedule(mido.Message("note_on", channel=cue.channel, note=cue.pitch, velocity=velocity),
+                              at + delay)
 
     def _humanised(self, velocity: int, length_s: float) -> tuple[float, int]:
         amount = self.controls["humanise"]

@@ -180,7 +180,8 @@ PARAMETERS: dict[str, Parameter] = {parameter.name: parameter for parameter in (
     Parameter("top_p", "number", "sample only from the most likely characters whose probabilities add up to "
               "this (1: all)", default=1.0, low=0.05, high=1.0, cc=22, takes_effect="within the lookahead"),
     Parameter("tempo", "number", "quarter notes per minute of the internal clock (a DAW's MIDI clock "
-              "overrides it)", default=120.0, low=30.0, high=300.0, cc=23, unit="BPM"),
+              "overrides it)", default=120.0, low=30.0, high=300.0, cc=23, unit="BPM",
+              takes_effect="within the lookahead"),
     Parameter("new_tune", "trigger", "end the tune at the next bar line and start a new one", cc=27),
     Parameter("type", "choice", "tune type: sets the metre (unless `meter` does) and the style the model "
               "writes", default=AUTO, choices=(AUTO, *TUNE_TYPES), takes_effect="from the next tune"),

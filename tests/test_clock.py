@@ -58,6 +58,24 @@ def test_tempo_change_keeps_time_continuous_and_only_moves_later_beats():
     assert clock.time_of(now_beat + 2.0) - clock.time_of(now_beat + 1.0) == pytest.approx(1.0)
 
 
+def test_tempo_change_from_a_later_beat_leaves_the_beats_before_it_alone():
+    clock = InternalClock(120.0)
+    clock.start(at=time.monotonic())  # beat 0 now, half a second a beat
+    queued = [clock.time_of(beat) for beat in (0.5, 1.0, 2.0)]  # what the output thread already holds
+    clock.set_tempo(240.0, from_beat=2.0)
+    assert [clock.time_of(beat) for beat in (0.5, 1.0, 2.0)] == pytest.approx(queued)
+    assert clock.time_of(3.0) - clock.time_of(2.0) == pytest.approx(0.25)  # the new tempo from beat 2
+    assert clock.beat_at(clock.time_of(2.5)) == pytest.approx(2.5) and clock.tempo_bpm == 240.0
+    clock.set_tempo(60.0, from_beat=3.0)  # a second change before the first took over: both stand
+    assert clock.time_of(3.0) - clock.time_of(2.0) == pytest.approx(0.25)
+    assert clock.time_of(4.0) - clock.time_of(3.0) == pytest.approx(1.0)
+    clock.set_tempo(120.0, from_beat=1.5)  # earlier than the pending changes: they give way
+    assert clock.time_of(4.0) - clock.time_of(2.0) == pytest.approx(1.0)
+    clock.set_tempo(90.0, from_beat=-10.0)  # a beat already past: from now
+    now = time.monotonic()
+    assert clock.time_of(clock.beat_at(now) + 1.0) == pytest.approx(now + 60 / 90, abs=0.01)
+
+
 def test_tempo_set_while_stopped_applies_from_the_next_start():
     clock = InternalClock(120.0)
     clock.set_tempo(150.0)

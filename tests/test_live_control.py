@@ -97,8 +97,8 @@ def stop_cleanly(run) -> None:
 
 def test_tempo_transpose_and_a_cc_change_what_is_played(livegen, jack_server, midi_reader, tmp_path):
     reader = midi_reader(name="daw")  # an existing port: not a note is missed
-    run = livegen(reader.port, "--tempo", "120", "--seed", "3", "--max-length", "3000", "--chord-channel", "0",
-                  "--control-port", "LiveGenCC", "--quiet")
+    run = livegen(reader.port, "--tempo", "120", "--seed", "3", "--max-length", "3000", "--control-port", "LiveGenCC",
+                  "--quiet")
     run.wait_started()
     osc = Osc(run.osc_port())
     with open_output("knobs", "jack") as knobs:
@@ -118,6 +118,8 @@ def test_tempo_transpose_and_a_cc_change_what_is_played(livegen, jack_server, mi
     assert offsets == sorted(offsets), "transposed once, and for good"
     assert seconds_per_beat(notes[:8]) == pytest.approx(0.5, rel=0.1)
     assert seconds_per_beat(notes[-12:]) == pytest.approx(0.25, rel=0.1)
+    for a, b in zip(notes, notes[1:]):  # notes queued before the change keep their time: nothing rushed or dragged
+        assert 0.25 * 0.9 <= (b.arrival - a.arrival) / (b.beat - a.beat) <= 0.5 * 1.1, (a, b)
     assert all(note.velocity < 127 for note in notes[:8]) and all(note.velocity == 127 for note in notes[-12:])
 
 
