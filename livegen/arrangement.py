@@ -51,18 +51,22 @@ def arrange(items: list, settings: ArrangementSettings = ArrangementSettings()) 
     return sorted(arrange_melody(items, settings) + voiced)
 
 
-def arrange_melody(items: list, settings: ArrangementSettings) -> list[PerformedNote]:
-    """The melody notes of timeline items, in order, transposed into range and accented."""
+def arrange_melody(items: list, settings: ArrangementSettings, first: int = 0) -> list[PerformedNote]:
+    """The melody notes of timeline items, in order, transposed into range and accented.
+
+    From melody note number `first` on: the live player arranges only what it
+    has not handed out yet, which keeps a long tune from costing ever more.
+    """
     bars = [item.onset for item in items if isinstance(item, TimedBar)]
     meters = {item.onset: item.meter for item in items if isinstance(item, TimedBar)}
+    melody = [note for note in items if isinstance(note, TimedNote) and not note.grace and note.duration > 0]
     return [
         PerformedNote(
             _beats(note.onset), _beats(note.duration), settings.melody_channel,
             fit_range(note.pitch + settings.transpose, settings.lowest, settings.highest),
             _clamp_velocity(settings.velocity + accent(note.onset, bars, meters, settings.accent)),
         )
-        for note in items
-        if isinstance(note, TimedNote) and not note.grace and note.duration > 0
+        for note in melody[first:]
     ]
 
 

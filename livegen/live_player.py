@@ -76,19 +76,21 @@ class LivePlayer:
     def _settle(self) -> list[Cue]:
         played = play_order(self.events)
         items = timeline(played)
-        cues = self._settle_melody(arrange_melody(items, self.settings), played)
+        cues = self._settle_melody(arrange_melody(items, self.settings, first=self._melody_out), played)
         cues += self._settle_chords([item for item in items if isinstance(item, TimedChordSymbol)])
         return sorted(cues, key=lambda cue: (cue.beat, cue.starts))  # at the same beat, an end before a start
 
-    def _settle_melody(self, melody, played: list[Event]) -> list[Cue]:
-        settled = len(melody) if self.finished or not self._tie_open(played) else len(melody) - 1
+    def _settle_melody(self, fresh, played: list[Event]) -> list[Cue]:
+        """Cues for the melody notes not handed out yet, but the last while a tie may still lengthen it."""
+        if fresh and not self.finished and self._tie_open(played):
+            fresh = fresh[:-1]
         cues = []
-        for note in melody[self._melody_out:settled]:
+        for note in fresh:
             start = self.start_beat + note.start
             cues += [Cue(start, note.channel, note.pitch, note.velocity, note.duration),
                      Cue(start + note.duration, note.channel, note.pitch)]
             self._played_until = max(self._played_until, note.start + note.duration)
-        self._melody_out = max(self._melody_out, settled)
+        self._melody_out += len(fresh)
         return cues
 
     def _settle_chords(self, chords: list[TimedChordSymbol]) -> list[Cue]:
