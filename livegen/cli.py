@@ -169,15 +169,15 @@ def _add_run(verbs) -> None:
 
 def _add_parameter_option(group, parameter: Parameter, live: bool) -> None:
     """An option for a parameter of the live table; for `run`, its help also says how to change it live."""
-    where = ""
+    where = ""  # offline verbs format their defaults themselves (ArgumentDefaultsHelpFormatter)
     if live:
+        default = parameter.text(parameter.default) if parameter.kind != "number" else f"{parameter.default:g}"
         cc = f", CC {parameter.cc}" if parameter.cc is not None else ""
-        where = f"; {parameter.takes_effect}; OSC {parameter.address}{cc}"
-    default = parameter.text(parameter.default) if parameter.kind != "number" else f"{parameter.default:g}"
+        where = f"; default {default}; {parameter.takes_effect}; OSC {parameter.address}{cc}"
     group.add_argument(parameter.option, dest=parameter.name, type=_parameter_value(parameter),
                        default=None if live else parameter.default,
                        metavar=parameter.name.upper(),
-                       help=f"{parameter.help} ({parameter.describe_range()}; default {default}{where})")
+                       help=f"{parameter.help} ({parameter.describe_range()}{where})")
 
 
 def _parameter_value(parameter: Parameter):
