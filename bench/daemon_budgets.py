@@ -8,10 +8,11 @@ imports, model load, port open, the first tune's header written) to the first
 note-on arriving at a second JACK client. Budget: 1 s.
 Onset jitter: during that run, each note-on's arrival against where the
 session's ABC puts it (tunes follow each other on whole beats), after taking
-out the one constant offset of the whole run (JACK's period and the start
-margin), so it measures jitter, not latency; bench/timing.py measures
-against the schedule itself. Of the last tune, cut off by the stop, only the
-notes played count.
+out each tune's constant offset (JACK's period and the start margin), so it
+measures jitter, not latency; bench/timing.py measures against the schedule
+itself. Tunes whose offset differs from the first tune's by more than 5 ms
+(a tune that began off the beat grid) are counted. Of the last tune, cut off
+by the stop, only the notes played count.
 
 Memory: the daemon's resident set size, sampled while it plays tune after
 tune. Budget: 150 MB, flat (the slope is printed per hour). A JACK client
@@ -51,6 +52,7 @@ from jack_harness import JackServer, MidiReader  # noqa: E402
 FIRST_NOTE_BUDGET_S = 1.0
 RSS_BUDGET_MB = 150.0
 SAMPLE_S = 2.0
+TUNE_START_TOLERANCE_MS = 5.0
 
 
 def main() -> int:
@@ -91,7 +93,7 @@ def main() -> int:
           f"second-half slope {slope:+.1f} MB/hour (budget {RSS_BUDGET_MB:g} MB, flat)")
     print(f"full RSS (with JACK's shared memory): first {full[0]:.1f} MB, max {full.max():.1f} MB")
     print(f"onset jitter over {jitter[3]} notes: p50 {jitter[0]:.3f} ms, p99 {jitter[1]:.3f} ms, "
-          f"max {jitter[2]:.3f} ms")
+          f"max {jitter[2]:.3f} ms; tunes starting off the beat grid: {jitter[4]}")
     ok = max(first_notes) <= FIRST_NOTE_BUDGET_S and megabytes.max() <= RSS_BUDGET_MB
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1
@@ -138,39 +140,48 @@ def watch_memory(reader: MidiReader, record: Path, tempo: float, seconds: float)
     return samples
 
 
-def onset_jitter_ms(received, abc: Path, tempo: float) -> tuple[float, float, float, int]:
-    """p50, p99 and max of the onset errors (see onset_errors_ms), and how many notes."""
-    errors = onset_errors_ms(received, abc, tempo)[:, 1]
-    return float(np.percentile(errors, 50)), float(np.percentile(errors, 99)), float(errors.max()), len(errors)
+def onset_jitter_ms(received, abc: Path, tempo: float) -> tuple[float, float, float, int, int]:
+    """p50, p99 and max of the onset errors (see onset_errors_ms), how many notes, and how many tunes began off
+    the beat grid the session's ABC puts them on (by more than TUNE_START_TOLERANCE_MS)."""
+    errors = onset_errors_ms(received, abc, tempo)
+    late_tunes = int(np.sum(np.abs(np.unique(errors[:, 2])) > TUNE_START_TOLERANCE_MS))
+    jitter = errors[:, 1]
+    return (float(np.percentile(jitter, 50)), float(np.percentile(jitter, 99)), float(jitter.max()), len(jitter),
+            late_tunes)
 
 
 def onset_errors_ms(received, abc: Path, tempo: float) -> np.ndarray:
-    """(due time, |arrival - written onset - the run's median offset| in ms) per note played.
+    """(due time, jitter in ms, the offset of its tune in ms) per note played.
 
-    Notes the session wrote but never played (those of the last tune after
-    the stop) are left out: only notes due before the last arrival count.
+    A note's jitter is |arrival - written onset - its tune's median offset|.
+    Taking the offset out per tune (each tune starts on the next whole beat
+    after the last) keeps one tune that began a beat off, if it ever happens,
+    from spoiling every figure after it; the tunes' offsets, less the first
+    tune's, say whether that happened. Notes the session wrote but never
+    played (those of the last tune after the stop) are left out: only notes
+    due before the last arrival count.
     """
     seconds_per_beat = 60.0 / tempo
-    written, start = [], 0.0  # (beat in the session, channel, pitch); where the next tune starts
-    for events in parse_tunes(read_abc_file(abc)):
-        notes = perform(events, tempo_bpm=tempo).notes
-        written += [(start + float(note.start), note.channel, note.pitch) for note in notes]
-        start = float(np.ceil(start + max((float(note.start + note.duration) for note in notes
-                                           if note.channel == 0), default=0.0)))
     arrivals: dict[tuple[int, int], list[float]] = {}
     for record in received:
         if record.message.type == "note_on" and record.message.velocity > 0:
             arrivals.setdefault((record.message.channel, record.message.note), []).append(record.arrival)
     origin = min(min(times) for times in arrivals.values())
     last = max(max(times) for times in arrivals.values())
-    due_times, offsets = [], []
-    for beat, channel, pitch in written:
-        due = origin + beat * seconds_per_beat
-        if due < last:
-            due_times.append(due)
-            offsets.append(min((at - due for at in arrivals.get((channel, pitch), [])), key=abs, default=np.inf))
-    errors = np.abs(np.array(offsets) - np.median(offsets)) * 1000
-    return np.column_stack([due_times, errors])
+    rows, start, first_offset = [], 0.0, None  # start: the beat where the next tune begins
+    for events in parse_tunes(read_abc_file(abc)):
+        notes = perform(events, tempo_bpm=tempo).notes
+        due = [origin + (start + float(note.start)) * seconds_per_beat for note in notes]
+        offsets = np.array([min((at - when for at in arrivals.get((note.channel, note.pitch), [])), key=abs,
+                                default=np.inf) for note, when in zip(notes, due) if when < last])
+        if len(offsets):
+            tune_offset = float(np.median(offsets))
+            first_offset = tune_offset if first_offset is None else first_offset
+            rows += [(when, abs(offset - tune_offset) * 1000, (tune_offset - first_offset) * 1000)
+                     for when, offset in zip(due, offsets)]
+        start = float(np.ceil(start + max((float(note.start + note.duration) for note in notes
+                                           if note.channel == 0), default=0.0)))
+    return np.array(rows)
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
