@@ -30,6 +30,7 @@ tests/jack_harness.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import signal
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -62,22 +64,12 @@ def main() -> int:
     parser.add_argument("--tempo", type=float, default=180.0)
     options = parser.parse_args()
 
-    server = JackServer(f"livegen-budgets-{datetime.now():%H%M%S}", realtime=True)
-    server.start()
-    reader = None
-    try:
-        os.environ["JACK_DEFAULT_SERVER"] = server.name  # for the reader and for livegen
-        reader = MidiReader("budgets")
-        with tempfile.TemporaryDirectory() as record:
-            first_notes = [first_note_s(reader, Path(record), options.tempo) for _ in range(options.starts)]
-            already = len(reader.received())
-            rss = watch_memory(reader, Path(record) / "memory", options.tempo, options.minutes * 60)
-            (session,) = (Path(record) / "memory").iterdir()
-            jitter = onset_jitter_ms(reader.received()[already:], session / "session.abc", options.tempo)
-    finally:
-        if reader is not None:
-            reader.close()
-        server.close()
+    with jack_and_reader("budgets") as reader, tempfile.TemporaryDirectory() as record:
+        first_notes = [first_note_s(reader, Path(record), options.tempo) for _ in range(options.starts)]
+        already = len(reader.received())
+        rss = watch_memory(reader, Path(record) / "memory", options.tempo, options.minutes * 60)
+        (session,) = (Path(record) / "memory").iterdir()
+        jitter = onset_jitter_ms(reader.received()[already:], session / "session.abc", options.tempo)
 
     print(f"{datetime.now():%Y-%m-%d %H:%M} {platform.node()} {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}")
@@ -97,6 +89,23 @@ def main() -> int:
     ok = max(first_notes) <= FIRST_NOTE_BUDGET_S and megabytes.max() <= RSS_BUDGET_MB
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1
+
+
+@contextlib.contextmanager
+def jack_and_reader(name: str) -> Iterator[MidiReader]:
+    """A private real-time JACK server (as a DAW's runs) for this process and the livegen it launches, and a
+    reader on it whose port livegen plays into."""
+    server = JackServer(f"livegen-{name}-{datetime.now():%H%M%S}", realtime=True)
+    server.start()
+    reader = None
+    try:
+        os.environ["JACK_DEFAULT_SERVER"] = server.name  # for the reader and for livegen
+        reader = MidiReader(name)
+        yield reader
+    finally:
+        if reader is not None:
+            reader.close()
+        server.close()
 
 
 def launch(reader: MidiReader, record: Path, tempo: float, *options: str) -> subprocess.Popen:

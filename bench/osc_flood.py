@@ -30,10 +30,9 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from daemon_budgets import launch, onset_errors_ms, stop
+from daemon_budgets import jack_and_reader, launch, onset_errors_ms, stop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from jack_harness import JackServer, MidiReader  # noqa: E402
 from test_live_control import flood_packets  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -46,28 +45,18 @@ def main() -> int:
     parser.add_argument("--tempo", type=float, default=180.0)
     options = parser.parse_args()
 
-    server = JackServer(f"livegen-flood-{datetime.now():%H%M%S}", realtime=True)
-    server.start()
-    reader = None
-    try:
-        os.environ["JACK_DEFAULT_SERVER"] = server.name
-        reader = MidiReader("flood")
-        with tempfile.TemporaryDirectory() as record:
-            process = launch(reader, Path(record), options.tempo)
-            try:
-                port = osc_port(process)
-                reader.wait_for(lambda got: any(r.message.type == "note_on" for r in got), 30.0, "the first note")
-                quiet = phase(process, options.seconds, None)
-                flooded = phase(process, options.seconds, (port, options.rate))
-                alive = process.poll() is None
-            finally:
-                stop(process)
-            (session,) = Path(record).iterdir()
-            errors = onset_errors_ms(reader.received(), session / "session.abc", options.tempo)
-    finally:
-        if reader is not None:
-            reader.close()
-        server.close()
+    with jack_and_reader("flood") as reader, tempfile.TemporaryDirectory() as record:
+        process = launch(reader, Path(record), options.tempo)
+        try:
+            port = osc_port(process)
+            reader.wait_for(lambda got: any(r.message.type == "note_on" for r in got), 30.0, "the first note")
+            quiet = phase(process, options.seconds, None)
+            flooded = phase(process, options.seconds, (port, options.rate))
+            alive = process.poll() is None
+        finally:
+            stop(process)
+        (session,) = Path(record).iterdir()
+        errors = onset_errors_ms(reader.received(), session / "session.abc", options.tempo)
 
     print(f"{datetime.now():%Y-%m-%d %H:%M} {platform.node()} {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, {options.tempo:g} BPM")

@@ -63,11 +63,15 @@ class FeedbackReader:
         self.port = self.socket.getsockname()[1]
         self.latest: dict[str, object] = {}
 
-    def wait_for(self, condition, what: str) -> dict[str, object]:
+    def wait_for(self, condition, what: str, ask=None) -> dict[str, object]:
+        """Read feedback until condition(latest) holds; ask(), if given, is called every 0.1 s meanwhile (to
+        repeat a request that a flood's backlog may have crowded out)."""
         deadline = time.monotonic() + DEADLINE_S
         while not condition(self.latest):
             if time.monotonic() > deadline:
                 pytest.fail(f"no feedback {what} within {DEADLINE_S} s: {self.latest}")
+            if ask is not None:
+                ask()
             try:
                 datagram = self.socket.recv(65536)
             except TimeoutError:
