@@ -46,7 +46,7 @@ import numpy as np
 
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
-from livegen.render import perform
+from livegen.perform.render import perform
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from jack_harness import JackServer, MidiReader  # noqa: E402

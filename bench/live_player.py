@@ -20,8 +20,8 @@ from pathlib import Path
 
 from livegen.abc import AbcStreamParser
 from livegen.abc.collection import read_abc_file, split_tunes
-from livegen.arrangement import ArrangementSettings
-from livegen.live_player import LivePlayer
+from livegen.perform.arrangement import ArrangementSettings
+from livegen.perform.live_player import LivePlayer
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham" / "ABC_cleaned"
 

@@ -5,7 +5,7 @@ seed did it: batch 16, sequences of 64, a stateful LSTM carrying its state
 from one batch to the next along 16 contiguous streams of the corpus, softmax
 outputs with one-hot targets and categorical cross-entropy, Adam at Keras'
 default rate. Both models are scored by the same function
-(export.model.bits_per_character: whole validation tunes from a zero state).
+(livegen.export.model.bits_per_character: whole validation tunes from a zero state).
 
     python bench/seed_baseline.py --epochs 12             # as many epochs as the shipped model
     python bench/seed_baseline.py --minutes 60            # or a wall-clock budget
@@ -25,10 +25,10 @@ import export  # noqa: F401  (quiets TensorFlow before it loads)
 import keras
 import numpy as np
 
-from export.corpus import corpus_text
-from export.model import ModelConfig, bits_per_character, build_sequence_model, logits_model
-from export.train import split_corpus
-from livegen.model_file import load_model
+from livegen.export.corpus import corpus_text
+from livegen.export.model import ModelConfig, bits_per_character, build_sequence_model, logits_model
+from livegen.export.train import split_corpus
+from livegen.model.model_file import load_model
 
 BATCH_SIZE = 16
 SEQUENCE_LENGTH = 64

@@ -29,10 +29,10 @@ import keras
 import numpy as np
 import onnx
 
-from export.model import ModelConfig, build_sequence_model
-from export.onnx_export import convert_step_model, export_model, read_training_record
-from livegen.engine import Engine
-from livegen.model_file import load_model
+from livegen.export.model import ModelConfig, build_sequence_model
+from livegen.export.onnx_export import convert_step_model, export_model, read_training_record
+from livegen.model.engine import Engine
+from livegen.model.model_file import load_model
 
 
 def time_calls(call, count: int) -> list[float]:

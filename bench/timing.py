@@ -35,12 +35,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from jack_harness import PERIOD_S, JackServer, MidiReader  # noqa: E402
 
-from livegen.clock import InternalClock  # noqa: E402
-from livegen.engine import Engine  # noqa: E402
-from livegen.midi_port import open_output  # noqa: E402
-from livegen.model_file import load_model  # noqa: E402
-from livegen.output import OutputThread, promote_current_thread  # noqa: E402
-from livegen.sampler import Sampler  # noqa: E402
+from livegen.realtime.clock import InternalClock  # noqa: E402
+from livegen.model.engine import Engine  # noqa: E402
+from livegen.realtime.midi_port import open_output  # noqa: E402
+from livegen.model.model_file import load_model  # noqa: E402
+from livegen.realtime.output import OutputThread, promote_current_thread  # noqa: E402
+from livegen.compose.sampler import Sampler  # noqa: E402
 
 PORT = "LiveGen Bench"
 WARM_UP_BEATS = 4  # not measured: the reader pins its arrival clock on the first messages
@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--bpm", type=float, default=180.0, help="tempo of the sixteenth notes")
     parser.add_argument("--no-load", action="store_true", help="don't step the model in the background")
     parser.add_argument("--promote-load", action="store_true",
-                        help="give the model thread real-time priority 1, as livegen.output.promote_current_thread "
+                        help="give the model thread real-time priority 1, as livegen.realtime.output.promote_current_thread "
                         "advises for the daemon's generation thread")
     parser.add_argument("--ordinary-jack", action="store_true",
                         help="run jackd without real-time scheduling (-r), as the tests do")

@@ -1,4 +1,4 @@
-"""The offline half: corpus, Keras training and ONNX export.
+"""The offline half: corpus, Keras training and ONNX export (installed as livegen.export).
 
 This is the only package that imports TensorFlow, Keras or tf2onnx. It needs
 the training extra: pip install -e '.[train]'.

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from livegen.scoring import cross_entropy_bits, padded_batch
+from livegen.model.scoring import cross_entropy_bits, padded_batch
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def logits_model(trained: keras.Model, config: ModelConfig) -> keras.Model:
 
 
 def cross_entropy_totals(model: keras.Model, tunes: list[np.ndarray], batch_size: int = 16) -> tuple[float, int]:
-    """Bits and characters summed over whole tunes, each read from a zero state (livegen.scoring).
+    """Bits and characters summed over whole tunes, each read from a zero state (livegen.model.scoring).
 
     Sums rather than their ratio, so that shares of the tunes scored apart
     (one per training worker) add up to the score of them all.

@@ -23,10 +23,10 @@ import tensorflow as tf
 import tf2onnx
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from export.model import ModelConfig, logits_model, lstm_name
-from export.train import TRAINING_RECORD
+from livegen.export.model import ModelConfig, logits_model, lstm_name
+from livegen.export.train import TRAINING_RECORD
 from livegen.errors import LivegenError
-from livegen.model_file import (
+from livegen.model.model_file import (
     FORMAT_VERSION,
     LOGITS_OUTPUT,
     META_CARD,
@@ -37,7 +37,7 @@ from livegen.model_file import (
     next_state_names,
     state_names,
 )
-from livegen.scoring import onnx_bits_per_character
+from livegen.model.scoring import onnx_bits_per_character
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4

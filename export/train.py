@@ -30,12 +30,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export import distribute
-from export.corpus import Tune, corpus_text, load_tunes
-from export.keras_multiworker import repaired_fit
-from export.model import ModelConfig, build_sequence_model, cross_entropy_totals
+from livegen.export import distribute
+from livegen.export.corpus import Tune, corpus_text, load_tunes
+from livegen.export.keras_multiworker import repaired_fit
+from livegen.export.model import ModelConfig, build_sequence_model, cross_entropy_totals
 from livegen.errors import LivegenError
-from livegen.vocab import Vocabulary
+from livegen.model.vocab import Vocabulary
 
 TRAINING_RECORD = "training.json"
 HISTORY = "history.json"

@@ -1,5 +1,5 @@
 import sys
 
-from livegen.cli import main
+from livegen.cli.main import main
 
 sys.exit(main())

@@ -48,7 +48,7 @@ def nottingham() -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(nottingham, tmp_path_factory) -> Path:
     """A tiny model trained for two short epochs on a handful of tunes; returns its run folder."""
-    from export.train import TrainingOptions, train
+    from livegen.export.train import TrainingOptions, train
 
     run = tmp_path_factory.mktemp("tiny-run")
     train(TrainingOptions(data=nottingham, out=run, embedding=16, units=24, layers=2, epochs=2, batch_size=8,
@@ -58,6 +58,6 @@ def tiny_run(nottingham, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_onnx(tiny_run) -> Path:
-    from export.onnx_export import export_model
+    from livegen.export.onnx_export import export_model
 
     return export_model(tiny_run / "best.keras", tiny_run / "model.onnx").path

@@ -28,7 +28,7 @@ import mido
 import pytest
 from conftest import require
 
-from livegen.midi_port import open_input
+from livegen.realtime.midi_port import open_input
 
 SAMPLE_RATE = 48000
 PERIOD_FRAMES = 32

@@ -7,9 +7,9 @@ from fractions import Fraction as F
 import mido
 
 from livegen.abc import parse_chord_symbol, parse_tunes
-from livegen.arrangement import ArrangementSettings, PerformedNote, fit_range, voice_chord
-from livegen.midi_file import TICKS_PER_BEAT, performance_to_midi
-from livegen.render import perform
+from livegen.perform.arrangement import ArrangementSettings, PerformedNote, fit_range, voice_chord
+from livegen.perform.midi_file import TICKS_PER_BEAT, performance_to_midi
+from livegen.perform.render import perform
 
 JIG = 'X:1\nT:Test Jig\nM:6/8\nL:1/8\nQ:3/8=100\nK:G\nD|"G"GAB "D7"ABc|"G"B3 G2:|\n'
 

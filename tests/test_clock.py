@@ -8,7 +8,7 @@ import mido
 import numpy as np
 import pytest
 
-from livegen.clock import Clock, InternalClock, MidiClockFollower
+from livegen.realtime.clock import Clock, InternalClock, MidiClockFollower
 
 CLOCK = mido.Message("clock")
 

@@ -17,13 +17,13 @@ import pytest
 from daemon_harness import note_ons, recorded_note_ons, session_folder
 from test_output import is_all_notes_off, left_sounding
 
-from livegen import daemon
+from livegen.session import daemon
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
-from livegen.midi_port import open_output
-from livegen.output import promote_current_thread
-from livegen.render import perform
-from livegen.status_line import Status, StatusLine
+from livegen.realtime.midi_port import open_output
+from livegen.realtime.output import promote_current_thread
+from livegen.perform.render import perform
+from livegen.session.status_line import Status, StatusLine
 
 TEMPO = 240.0
 SECONDS_PER_BEAT = 60.0 / TEMPO

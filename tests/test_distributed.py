@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from local_cluster import ROOT, start_workers, stop, wait_all
 
-from livegen.cli import main
+from livegen.cli.main import main
 from livegen.errors import LivegenError
-from livegen.model_file import load_model, state_names
+from livegen.model.model_file import load_model, state_names
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def test_two_workers_train_one_model_that_exports_to_onnx(nottingham, tmp_path):
     assert (record["strategy"], record["workers"], record["replicas"], record["batch_size"]) == ("multiworker", 2, 2, 8)
     assert sorted(path.name for path in run.iterdir()) == ["best.keras", "history.json", "loss.png", "training.json"]
 
-    from export.onnx_export import export_model
+    from livegen.export.onnx_export import export_model
 
     report = export_model(run / "best.keras", tmp_path / "model.onnx")
     assert report.parity_max_abs_diff <= 1e-4
@@ -103,14 +103,14 @@ def test_mirrored_over_two_logical_cpu_devices_splits_each_batch(nottingham, tmp
      "is not one of the cluster's tasks"),
 ])
 def test_a_bad_tf_config_is_named_in_one_line(tf_config, says):
-    from export.distribute import read_tf_config
+    from livegen.export.distribute import read_tf_config
 
     with pytest.raises(LivegenError, match=re.escape(says)):
         read_tf_config(tf_config)
 
 
 def test_tf_config_gives_each_worker_its_index_with_the_chief_first():
-    from export.distribute import read_tf_config
+    from livegen.export.distribute import read_tf_config
 
     cluster = {"chief": ["a:1"], "worker": ["b:2", "c:3"]}
     assert read_tf_config(json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}})) == (0, 3)

@@ -8,14 +8,14 @@ import numpy as np
 import onnx
 import pytest
 
-from livegen.cli import main
-from livegen.model_file import load_model, next_state_names, state_names
+from livegen.cli.main import main
+from livegen.model.model_file import load_model, next_state_names, state_names
 
 pytestmark = pytest.mark.slow
 
 
 def test_export_matches_keras_within_1e_4_over_500_held_out_characters(tiny_run, tmp_path):
-    from export.onnx_export import export_model
+    from livegen.export.onnx_export import export_model
 
     report = export_model(tiny_run / "best.keras", tmp_path / "model.onnx")
     assert report.parity_characters == 500
@@ -24,7 +24,7 @@ def test_export_matches_keras_within_1e_4_over_500_held_out_characters(tiny_run,
 
 
 def test_int8_export_is_written_only_within_one_percent_of_float32(tiny_run, tiny_onnx, tmp_path):
-    from export.onnx_export import export_model
+    from livegen.export.onnx_export import export_model
 
     report = export_model(tiny_run / "best.keras", tmp_path / "int8.onnx", weights="int8")
     assert report.bits_per_char <= report.float32_bits_per_char * 1.01

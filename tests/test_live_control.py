@@ -26,9 +26,9 @@ from test_output import is_all_notes_off, left_sounding
 
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
-from livegen.midi_port import open_output
-from livegen.parameters import FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS
-from livegen.render import perform
+from livegen.realtime.midi_port import open_output
+from livegen.control.parameters import FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS
+from livegen.perform.render import perform
 
 MELODY = 0  # channel
 

@@ -8,10 +8,10 @@ import threading
 import mido
 import pytest
 
-from livegen import midi_port
-from livegen.clock import MidiClockFollower
+from livegen.realtime import midi_port
+from livegen.realtime.clock import MidiClockFollower
 from livegen.errors import LivegenError
-from livegen.midi_port import format_ports, list_ports, open_input, open_output, resolve_backend
+from livegen.realtime.midi_port import format_ports, list_ports, open_input, open_output, resolve_backend
 
 NOTE = mido.Message("note_on", channel=2, note=64, velocity=90)
 NOTE_OFF = mido.Message("note_off", channel=2, note=64)

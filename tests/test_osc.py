@@ -13,12 +13,12 @@ from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
-from livegen.cli import main
-from livegen.controls import Controls
+from livegen.cli.main import main
+from livegen.control.controls import Controls
 from livegen.errors import LivegenError
-from livegen.feedback import Feedback
-from livegen.osc_server import BURST_PACKETS, MAX_PACKETS_PER_S, OscServer
-from livegen.parameters import (FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS,
+from livegen.control.feedback import Feedback
+from livegen.control.osc_server import BURST_PACKETS, MAX_PACKETS_PER_S, OscServer
+from livegen.control.parameters import (FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS,
                                 parse_cc_map)
 
 DEADLINE_S = 5.0

@@ -16,8 +16,8 @@ import time
 import mido
 import pytest
 
-from livegen.midi_port import open_output
-from livegen.output import ALL_NOTES_OFF, OutputThread, PortState, promote_current_thread
+from livegen.realtime.midi_port import open_output
+from livegen.realtime.output import ALL_NOTES_OFF, OutputThread, PortState, promote_current_thread
 
 
 def note_on(note: int, channel: int = 0, velocity: int = 100) -> mido.Message:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from livegen.composer import TUNE_TYPES
+from livegen.compose.composer import TUNE_TYPES
 from livegen.errors import LivegenError
-from livegen.parameters import AUTO, PARAMETERS
-from livegen.presets import FIELDS, Preset, load_preset, preset_names, shipped_folder
+from livegen.control.parameters import AUTO, PARAMETERS
+from livegen.control.presets import FIELDS, Preset, load_preset, preset_names, shipped_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "presets"
@@ -195,11 +195,13 @@ def test_the_readme_table_of_presets_matches_the_files():
 def test_pyproject_ships_every_package_and_the_presets():
     """The packages are listed by hand (to map presets/ onto livegen.presets_data): none may be forgotten."""
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    on_disk = {".".join(path.relative_to(ROOT).parts) for top in ("livegen", "export")
-               for path in [ROOT / top, *(ROOT / top).rglob("*")]
+    on_disk = {".".join(path.relative_to(ROOT).parts) for path in [ROOT / "livegen", *(ROOT / "livegen").rglob("*")]
                if path.is_dir() and path.name.isidentifier() and path.name != "__pycache__"}
-    assert set(setuptools["packages"]) == on_disk | {"livegen.presets_data"}
-    assert setuptools["package-dir"] == {"livegen.presets_data": "presets"}
+    on_disk |= {"livegen.export." + ".".join(path.relative_to(ROOT / "export").parts)
+                for path in (ROOT / "export").rglob("*") if path.is_dir() and path.name.isidentifier()
+                and path.name != "__pycache__"}
+    assert set(setuptools["packages"]) == on_disk | {"livegen.presets_data", "livegen.export"}
+    assert setuptools["package-dir"] == {"livegen.presets_data": "presets", "livegen.export": "export"}
     assert "*.toml" in setuptools["package-data"]["livegen.presets_data"]
 
 

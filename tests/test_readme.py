@@ -25,7 +25,7 @@ def test_the_readme_main_command_installs_and_runs_the_daemon_on_the_shipped_mod
 
 
 def test_the_readme_lists_the_default_cc_map():
-    from livegen.parameters import DEFAULT_CC_MAP
+    from livegen.control.parameters import DEFAULT_CC_MAP
 
     text = " ".join((REPOSITORY / "README.md").read_text().split())
     listed = dict(re.findall(r"(\d+) ([a-z_]+)[,;]", text[text.index("**MIDI CC**"):text.index("--clock midi")]))

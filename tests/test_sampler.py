@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from livegen.errors import LivegenError
-from livegen.sampler import Sampler, SamplingSettings
+from livegen.compose.sampler import Sampler, SamplingSettings
 
 LOGITS = np.log(np.array([[0.5, 0.25, 0.15, 0.1]]))
 

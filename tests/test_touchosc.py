@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from livegen.parameters import PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, Parameter
-from livegen.touchosc import build_layout, main, read_layout
+from livegen.control.parameters import PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, Parameter
+from livegen.control.touchosc import build_layout, main, read_layout
 
 COMMITTED = Path(__file__).resolve().parents[1] / "presets" / "livegen.tosc"
 
@@ -101,7 +101,7 @@ def test_the_committed_layout_has_a_control_for_every_parameter(committed):
 def test_the_committed_layout_is_what_the_table_builds_now(committed):
     # The XML, not the compressed bytes: another zlib build may compress the same text differently.
     assert zlib.decompress(committed) == zlib.decompress(build_layout()), \
-        "presets/livegen.tosc is stale: run `python -m livegen.touchosc`"
+        "presets/livegen.tosc is stale: run `python -m livegen.control.touchosc`"
 
 
 def test_building_twice_gives_the_same_bytes():

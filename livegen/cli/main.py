@@ -21,23 +21,23 @@ from tqdm import tqdm
 from livegen import __version__
 from livegen.abc import Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
-from livegen.arrangement import ArrangementSettings
-from livegen.composer import TUNE_TYPES, TunePlan
-from livegen.daemon import DaemonOptions, OscOptions, run_daemon
+from livegen.perform.arrangement import ArrangementSettings
+from livegen.compose.composer import TUNE_TYPES, TunePlan
+from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
 from livegen.errors import LivegenError
-from livegen.evaluate import CopyIndex, evaluate
-from livegen.generate import compose_tunes
-from livegen.midi_file import write_midi
-from livegen.midi_port import BACKEND_CHOICES, format_ports, list_ports
-from livegen.model_file import load_model
-from livegen.parameters import (DEFAULT_CC_MAP, FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE,
+from livegen.offline.evaluate import CopyIndex, evaluate
+from livegen.offline.generate import compose_tunes
+from livegen.perform.midi_file import write_midi
+from livegen.realtime.midi_port import BACKEND_CHOICES, format_ports, list_ports
+from livegen.model.model_file import load_model
+from livegen.control.parameters import (DEFAULT_CC_MAP, FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE,
                                 Parameter, parse_cc_map)
-from livegen.presets import load_preset, preset_names
-from livegen.piano_roll import write_piano_roll
-from livegen.recorder import default_sessions_folder
-from livegen.render import file_stem, perform
-from livegen.sampler import SamplingSettings
-from livegen.status_line import LineAwareHandler, StatusLine
+from livegen.control.presets import load_preset, preset_names
+from livegen.perform.piano_roll import write_piano_roll
+from livegen.realtime.recorder import default_sessions_folder
+from livegen.perform.render import file_stem, perform
+from livegen.compose.sampler import SamplingSettings
+from livegen.session.status_line import LineAwareHandler, StatusLine
 
 DEFAULT_CORPUS = Path("../shared/data/nottingham/ABC_cleaned")
 TRAINING_EXTRA_HINT = "pip install 'livegen[train]' (from a checkout: pip install -e '.[train]')"
@@ -363,11 +363,11 @@ def _add_info(verbs) -> None:
 def _training_modules():
     """Import export/ or say in one line how to get it."""
     try:
-        import export.onnx_export
-        import export.train
+        import livegen.export.onnx_export
+        import livegen.export.train
     except ImportError as missing:
         raise LivegenError(f"this needs the training extra ({missing.name} is missing): {TRAINING_EXTRA_HINT}") from None
-    return export.train, export.onnx_export
+    return livegen.export.train, livegen.export.onnx_export
 
 
 def _run_run(arguments, argv) -> None:

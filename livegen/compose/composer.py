@@ -16,7 +16,7 @@ import numpy as np
 
 from livegen.abc import Bar, Diagnostic, EndOfTune, Event, parse_key
 from livegen.abc.fields import parse_meter
-from livegen.constraints import AbcConstraints, BarTracker
+from livegen.compose.constraints import AbcConstraints, BarTracker
 from livegen.errors import LivegenError
 
 # Tune types a musician asks for, as the metre the corpus writes them in (and

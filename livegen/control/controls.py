@@ -1,4 +1,4 @@
-"""The live values of the parameters (livegen.parameters), changed from any thread.
+"""The live values of the parameters (livegen.control.parameters), changed from any thread.
 
 OSC, MIDI CC and presets all change values through one Controls object, and
 whoever needs to react (the daemon, the OSC feedback) listens to it. Readers
@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from livegen.parameters import PARAMETERS, default_values
+from livegen.control.parameters import PARAMETERS, default_values
 
 Listener = Callable[[str, object], None]
 

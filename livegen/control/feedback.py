@@ -20,9 +20,9 @@ import time
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from livegen.controls import Controls
-from livegen.parameters import PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS
-from livegen.rate_limited_log import RateLimitedLog
+from livegen.control.controls import Controls
+from livegen.control.parameters import PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS
+from livegen.control.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ import time
 
 from pythonosc.osc_packet import OscPacket
 
-from livegen.controls import Controls
+from livegen.control.controls import Controls
 from livegen.errors import LivegenError
-from livegen.parameters import FEEDBACK_HERE, NORM_SUFFIX, OSC_PREFIX, PARAMETERS
-from livegen.rate_limited_log import RateLimitedLog
+from livegen.control.parameters import FEEDBACK_HERE, NORM_SUFFIX, OSC_PREFIX, PARAMETERS
+from livegen.control.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger(__name__)
 

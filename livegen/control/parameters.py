@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from livegen.composer import TUNE_TYPES
-from livegen.sampler import TEMPERATURE_RANGE
+from livegen.compose.composer import TUNE_TYPES
+from livegen.compose.sampler import TEMPERATURE_RANGE
 
 OSC_PREFIX = "/livegen/"
 NORM_SUFFIX = "/norm"

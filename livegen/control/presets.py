@@ -26,7 +26,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from livegen.errors import LivegenError
-from livegen.parameters import PARAMETERS, VALUE_PARAMETERS
+from livegen.control.parameters import PARAMETERS, VALUE_PARAMETERS
 
 PRESET_PACKAGE = "livegen.presets_data"  # pyproject.toml maps it onto presets/
 SUFFIX = ".toml"
@@ -48,7 +48,7 @@ def shipped_folder() -> Traversable:
     try:
         return resources.files(PRESET_PACKAGE)
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "presets"
+        return Path(__file__).resolve().parents[2] / "presets"
 
 
 def preset_names() -> list[str]:

@@ -1,8 +1,8 @@
 """The TouchOSC layout (presets/livegen.tosc), generated from the parameter table.
 
 A hand-drawn layout drifts from the daemon as soon as a range or a choice
-changes; this one is rebuilt from livegen.parameters, and a test checks the
-committed file against it. Regenerate it with `python -m livegen.touchosc`
+changes; this one is rebuilt from livegen.control.parameters, and a test checks the
+committed file against it. Regenerate it with `python -m livegen.control.touchosc`
 (from the repository root) after changing a parameter.
 
 A .tosc file is zlib-compressed XML (the format of TouchOSC by hexler, the
@@ -39,7 +39,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from livegen.parameters import PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, Parameter
+from livegen.control.parameters import PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, Parameter
 
 DEFAULT_OUTPUT = Path("presets") / "livegen.tosc"
 WIDTH, HEIGHT = 1024, 768  # a landscape tablet
@@ -82,7 +82,7 @@ def read_layout(data: bytes) -> ET.Element:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m livegen.touchosc", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m livegen.control.touchosc", description=__doc__.splitlines()[0])
     parser.add_argument("output", nargs="?", type=Path, default=DEFAULT_OUTPUT,
                         help=f"where to write the layout (default: {DEFAULT_OUTPUT})")
     output = parser.parse_args(argv).output

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegen.model_file import LOGITS_OUTPUT, TOKEN_INPUT, StepModelFile, next_state_names, state_names
+from livegen.model.model_file import LOGITS_OUTPUT, TOKEN_INPUT, StepModelFile, next_state_names, state_names
 
 
 class Engine:

@@ -22,7 +22,7 @@ from pathlib import Path
 import onnxruntime
 
 from livegen.errors import LivegenError
-from livegen.vocab import Vocabulary
+from livegen.model.vocab import Vocabulary
 
 FORMAT_VERSION = "1"
 META_FORMAT = "livegen.format"

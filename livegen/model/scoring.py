@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from livegen.engine import Engine
-from livegen.model_file import StepModelFile
+from livegen.model.engine import Engine
+from livegen.model.model_file import StepModelFile
 
 
 def cross_entropy_bits(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:

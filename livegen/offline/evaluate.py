@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from livegen.abc import Chord, Diagnostic, Field, Note, TimedChordSymbol, TimedNote, parse_key, timeline
 from livegen.abc.keys import Key
-from livegen.constraints import BarTracker
+from livegen.compose.constraints import BarTracker
 
 NATURAL_PITCH_CLASSES = (0, 2, 4, 5, 7, 9, 11)  # C D E F G A B
 _BAR_LINE = re.compile(r"[:\[]*\|[|:\]\d]*|::|\[\d")

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livegen.composer import TuneComposer, TunePlan
-from livegen.engine import Engine
-from livegen.model_file import StepModelFile
-from livegen.sampler import Sampler, SamplingSettings
+from livegen.compose.composer import TuneComposer, TunePlan
+from livegen.model.engine import Engine
+from livegen.model.model_file import StepModelFile
+from livegen.compose.sampler import Sampler, SamplingSettings
 
 
 def compose_tunes(model: StepModelFile, count: int, plan: Callable[[int], TunePlan],

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from livegen.abc import Chord, ChordSymbol, EndOfTune, Event, Note, TimedChordSymbol, play_order, timeline
-from livegen.arrangement import BEATS_PER_WHOLE, ArrangementSettings, arrange_melody, chord_pitches
+from livegen.perform.arrangement import BEATS_PER_WHOLE, ArrangementSettings, arrange_melody, chord_pitches
 
 MUSICAL = (Note, Chord, ChordSymbol)
 

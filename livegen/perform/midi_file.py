@@ -11,7 +11,7 @@ from pathlib import Path
 
 import mido
 
-from livegen.arrangement import PerformedNote
+from livegen.perform.arrangement import PerformedNote
 
 TICKS_PER_BEAT = 480  # divisible by 2, 3, 4, 5, 6, 8, 16: tuplets land on whole ticks
 

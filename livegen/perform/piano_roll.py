@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from livegen.errors import LivegenError
-from livegen.render import PerformedTune
+from livegen.perform.render import PerformedTune
 
 CHANNEL_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red")
 

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from livegen.abc import Event, Field, play_order, timeline
 from livegen.abc.fields import parse_meter, parse_tempo
-from livegen.arrangement import ArrangementSettings, PerformedNote, arrange
+from livegen.perform.arrangement import ArrangementSettings, PerformedNote, arrange
 
 DEFAULT_TEMPO = 120.0
 

@@ -37,7 +37,7 @@ import mido
 import rtmidi
 
 from livegen.errors import LivegenError
-from livegen.output import promote_current_thread
+from livegen.realtime.output import promote_current_thread
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ ALL_NOTES_OFF = 123
 
 
 class Port(Protocol):
-    """What the thread needs of a port (livegen.midi_port.OutputPort is one)."""
+    """What the thread needs of a port (livegen.realtime.midi_port.OutputPort is one)."""
 
     def send(self, message: mido.Message) -> None: ...
 

@@ -29,8 +29,8 @@ import mido
 import platformdirs
 
 from livegen.errors import LivegenError
-from livegen.midi_file import TICKS_PER_BEAT
-from livegen.output import Port
+from livegen.perform.midi_file import TICKS_PER_BEAT
+from livegen.realtime.output import Port
 
 log = logging.getLogger(__name__)
 

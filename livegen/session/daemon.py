@@ -5,14 +5,14 @@ Three threads share the work, so that model work never delays a due note:
 - the generation thread steps the model one character at a time, parses, and
   hands each settled note to the output thread at its clock time; it keeps at
   most `lookahead` beats of melody ahead of the playhead and otherwise waits;
-- the output thread (livegen.output) sends each message at its time and
+- the output thread (livegen.realtime.output) sends each message at its time and
   owns the port, its loss and reconnection, and the notes still sounding;
 - the main thread handles SIGINT/SIGTERM, refreshes the status line and the
   OSC feedback, and on every way out (a stop, the last tune, an internal
   error) closes the output thread, which ends every sounding note and sends
   All Notes Off, and then flushes the session recording.
 
-Musicians steer it through livegen.controls, from OSC (livegen.osc_server)
+Musicians steer it through livegen.control.controls, from OSC (livegen.control.osc_server)
 and MIDI CC on the control port. The generation thread picks up changes
 between two characters, so sampling and arrangement changes are heard within
 the lookahead, and key, metre, type and seed from the next tune. Stop, panic
@@ -44,22 +44,22 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from livegen.arrangement import ArrangementSettings
-from livegen.clock import InternalClock, MidiClockFollower
-from livegen.composer import TuneComposer, TunePlan
-from livegen.controls import Controls
-from livegen.engine import Engine
+from livegen.perform.arrangement import ArrangementSettings
+from livegen.realtime.clock import InternalClock, MidiClockFollower
+from livegen.compose.composer import TuneComposer, TunePlan
+from livegen.control.controls import Controls
+from livegen.model.engine import Engine
 from livegen.errors import LivegenError
-from livegen.feedback import Feedback
-from livegen.live_player import Cue, LivePlayer
-from livegen.midi_port import open_input, open_output, resolve_backend
-from livegen.model_file import load_model
-from livegen.osc_server import OscServer
-from livegen.output import OutputThread, PortState, promote_current_thread
-from livegen.parameters import AUTO, DEFAULT_CC_MAP, PARAMETERS, key_text
-from livegen.recorder import SessionRecorder
-from livegen.sampler import Sampler, SamplingSettings
-from livegen.status_line import Status, StatusLine
+from livegen.control.feedback import Feedback
+from livegen.perform.live_player import Cue, LivePlayer
+from livegen.realtime.midi_port import open_input, open_output, resolve_backend
+from livegen.model.model_file import load_model
+from livegen.control.osc_server import OscServer
+from livegen.realtime.output import OutputThread, PortState, promote_current_thread
+from livegen.control.parameters import AUTO, DEFAULT_CC_MAP, PARAMETERS, key_text
+from livegen.realtime.recorder import SessionRecorder
+from livegen.compose.sampler import Sampler, SamplingSettings
+from livegen.session.status_line import Status, StatusLine
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,5 @@
+"""Control: the parameter table and everything it drives (live values, presets, OSC in and out, the TouchOSC layout).
+
+May import: livegen.compose (for the ranges it defines), livegen.errors and
+python-osc. Never session, offline or cli.
+"""
