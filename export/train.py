@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import tempfile
 import time
@@ -30,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from livegen.export import distribute
+from livegen.export import distribute, transpose
 from livegen.export.corpus import Tune, corpus_text, load_tunes
 from livegen.export.keras_multiworker import repaired_fit
 from livegen.export.model import ModelConfig, build_sequence_model, cross_entropy_totals
@@ -56,6 +57,8 @@ class TrainingOptions:
     sequence_length: int = 128
     learning_rate: float = 2e-3
     patience: int = 3
+    learning_rate_schedule: str = "constant"  # or "plateau": halve it after an epoch without improvement
+    transpose_to: str = "auto"  # "none", or tonics "G,D,A" (see split_corpus)
     max_tunes: int | None = None
     seed: int = 0
     resume: bool = False
@@ -68,13 +71,22 @@ class TrainingOptions:
 
 @dataclass(frozen=True)
 class CorpusSplit:
-    training: list[Tune]
+    training: list[Tune]  # the training tunes, then their transposed copies
     validation: list[Tune]
     vocabulary: Vocabulary
+    transposed_to: dict[str, list[str]] = field(default_factory=dict)  # mode -> tonics offered
+    transposed_copies: int = 0
+    set_aside: int = 0  # training tunes that are a validation tune in another key
 
 
-def split_corpus(data: Path, max_tunes: int | None = None) -> CorpusSplit:
-    """Tunes of data, split by each tune's hash; the vocabulary covers both halves."""
+def split_corpus(data: Path, max_tunes: int | None = None, transpose_to: str = "none") -> CorpusSplit:
+    """Tunes of data, split by each tune's hash, training tunes offered in other keys too.
+
+    The split is taken before transposing, so validation is exactly the
+    untransposed held-out tunes of every earlier run. A training tune that is
+    a validation tune in another key is set aside: its copies would carry
+    the validation tune into training. The vocabulary covers every text.
+    """
     tunes = load_tunes(data)
     if max_tunes is not None:
         tunes = tunes[:max_tunes]
@@ -84,7 +96,28 @@ def split_corpus(data: Path, max_tunes: int | None = None) -> CorpusSplit:
     training = [tune for tune in tunes if not tune.is_validation]
     if not validation:  # a handful of tunes may all hash into training
         validation, training = training[-1:], training[:-1] or training
-    return CorpusSplit(training, validation, Vocabulary.from_text(corpus_text(tunes)))
+    keys = _transposition_keys(transpose_to, tunes)
+    held_out = {transpose.fingerprint(tune.text) for tune in validation}
+    kept = [tune for tune in training if transpose.fingerprint(tune.text) not in held_out] if keys else training
+    copies = [Tune(copy, f"{tune.source} in {transpose.tonic_of(copy)[0]}")
+              for tune in kept for copy in transpose.transpositions(tune.text, keys)]
+    training = kept + copies
+    return CorpusSplit(training, validation, Vocabulary.from_text(corpus_text(training + validation)), keys,
+                       len(copies), len(tunes) - len(validation) - len(kept))
+
+
+def _transposition_keys(transpose_to: str, tunes: list[Tune]) -> dict[str, list[str]]:
+    """Per mode, the tonics to offer training tunes in, from --transpose-to."""
+    if transpose_to == "none":
+        return {}
+    if transpose_to == "auto":
+        return transpose.target_keys([tune.text for tune in tunes])
+    tonics = [tonic.strip() for tonic in transpose_to.split(",") if tonic.strip()]
+    unknown = [tonic for tonic in tonics if not re.fullmatch(r"[A-G][#b]?", tonic)]
+    if unknown or not tonics:
+        raise LivegenError(f"--transpose-to {transpose_to!r}: give auto, none, or tonics such as G,D,A")
+    modes = {transpose.tonic_of(tune.text)[1] for tune in tunes if transpose.tonic_of(tune.text)}
+    return {mode: tonics for mode in modes}
 
 
 def window_batches(ids: np.ndarray, batch_size: int, sequence_length: int, seed: int
@@ -133,8 +166,9 @@ class ValidationAndEarlyStop(keras.callbacks.Callback):
     """
 
     def __init__(self, folder: Path, validation: list[np.ndarray], characters_per_epoch: int,
-                 patience: int, record: dict, workers: distribute.Workers):
+                 patience: int, record: dict, workers: distribute.Workers, halve_on_plateau: bool = False):
         super().__init__()
+        self.halve_on_plateau = halve_on_plateau
         self.folder = folder
         self.validation = validation
         self.characters_per_epoch = characters_per_epoch
@@ -174,6 +208,9 @@ class ValidationAndEarlyStop(keras.callbacks.Callback):
             (self.folder / TRAINING_RECORD).write_text(json.dumps(self.record, indent=1))
         else:
             self.waited += 1
+            if self.halve_on_plateau:  # the optimizer's state, so BackupAndRestore keeps it on resume
+                self.model.optimizer.learning_rate.assign(self.model.optimizer.learning_rate * 0.5)
+        row["next_learning_rate"] = float(self.model.optimizer.learning_rate)
         self.history.append(row)  # last: an epoch in history.json has its model and record written
         (self.folder / HISTORY).write_text(json.dumps(self.history, indent=1))
         print(f"epoch {epoch + 1}: training {row['training_bits_per_char']:.3f} bits/char, "
@@ -200,7 +237,7 @@ def train(options: TrainingOptions) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(options.seed)
 
-    corpus = split_corpus(options.data, options.max_tunes)
+    corpus = split_corpus(options.data, options.max_tunes, options.transpose_to)
     vocabulary = corpus.vocabulary
     training_ids = vocabulary.encode(corpus_text(corpus.training))
     if len(training_ids) <= options.sequence_length + 1:
@@ -220,14 +257,15 @@ def train(options: TrainingOptions) -> Path:
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
     where = f"worker {workers.index} of {workers.count}, " if workers.count > 1 else ""
-    print(f"training on {len(corpus.training)} tunes ({len(training_ids):,} characters), "
+    print(f"training on {len(corpus.training)} tunes ({corpus.transposed_copies} of them transposed copies; "
+          f"{corpus.set_aside} set aside as validation tunes in another key; {len(training_ids):,} characters), "
           f"validating on {len(corpus.validation)}; vocabulary of {len(vocabulary)} characters; "
           f"{model.count_params():,} parameters; {where}{replicas} replica(s) sharing batches of "
           f"{options.batch_size}; run folder {run}", flush=True)
     with tempfile.TemporaryDirectory(prefix="livegen-worker-") as scratch:
         tracker = ValidationAndEarlyStop(run if workers.is_chief else Path(scratch), validation_ids,
                                          steps * options.batch_size * options.sequence_length, options.patience,
-                                         record, workers)
+                                         record, workers, options.learning_rate_schedule == "plateau")
         batches = training_batches(workers, training_ids, options.batch_size, options.sequence_length, options.seed)
         _fit(model, workers, batches, steps, options, [keras.callbacks.BackupAndRestore(str(backup)), tracker])
     if workers.count > 1:
@@ -261,7 +299,11 @@ def _training_record(options: TrainingOptions, corpus: CorpusSplit, config: Mode
         "vocabulary": corpus.vocabulary.characters,
         "config": config.as_dict(),
         "corpus": str(options.data),
-        "tunes": len(corpus.training),
+        "tunes": len(corpus.training) - corpus.transposed_copies,
+        "transposed_copies": corpus.transposed_copies,
+        "transposed_to": corpus.transposed_to,
+        "set_aside": corpus.set_aside,
+        "learning_rate_schedule": options.learning_rate_schedule,
         "validation_tunes": len(corpus.validation),
         "batch_size": options.batch_size,  # global: all replicas together
         "sequence_length": options.sequence_length,

@@ -323,7 +323,12 @@ def _add_train(verbs) -> None:
     train.add_argument("--learning-rate", type=float, default=2e-3,
                        help="Adam learning rate; it belongs with the global batch, so keep it when you add devices "
                        "at the same --batch-size (docs/DISTRIBUTED.md: raising both)")
+    train.add_argument("--learning-rate-schedule", choices=("constant", "plateau"), default="constant",
+                       help="plateau: halve the learning rate after every epoch that does not improve validation")
     train.add_argument("--patience", type=int, default=3, help="epochs without improvement before stopping")
+    train.add_argument("--transpose-to", default="auto", metavar="KEYS",
+                       help="offer each training tune in other keys too: auto (the keys the corpus writes each "
+                       "mode in), none, or tonics such as G,D,A; validation tunes are never transposed")
     train.add_argument("--max-tunes", type=int, default=None, help="use only the first N tunes (quick trials)")
     train.add_argument("--seed", type=int, default=0, help="random seed")
     distributed = train.add_argument_group("devices and machines (docs/DISTRIBUTED.md)")
@@ -403,7 +408,6 @@ def _run_ports(arguments, argv) -> None:
 
 
 def _run_train(arguments, argv) -> None:
-    train_module, _ = _training_modules()
     data = arguments.data
     if data is None:
         if not DEFAULT_CORPUS.is_dir():
@@ -415,11 +419,13 @@ def _run_train(arguments, argv) -> None:
     if arguments.resume and arguments.out is None:
         raise LivegenError("--resume needs --out naming the run folder to continue")
     out = arguments.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    train_module, _ = _training_modules()
     options = train_module.TrainingOptions(
         data=data, out=out, embedding=arguments.embedding, units=arguments.units, layers=arguments.layers,
         dropout=arguments.dropout, epochs=arguments.epochs, batch_size=arguments.batch_size,
         sequence_length=arguments.sequence_length, learning_rate=arguments.learning_rate,
         patience=arguments.patience, max_tunes=arguments.max_tunes, seed=arguments.seed,
+        transpose_to=arguments.transpose_to, learning_rate_schedule=arguments.learning_rate_schedule,
         resume=arguments.resume, strategy=arguments.strategy, devices=arguments.devices,
         mixed_precision=arguments.mixed_precision, command="livegen " + shlex.join(argv),
     )
