@@ -210,7 +210,7 @@ class ValidationAndEarlyStop(keras.callbacks.Callback):
             self.waited += 1
             if self.halve_on_plateau:  # the optimizer's state, so BackupAndRestore keeps it on resume
                 self.model.optimizer.learning_rate.assign(self.model.optimizer.learning_rate * 0.5)
-        row["next_learning_rate"] = float(self.model.optimizer.learning_rate)
+        row["next_learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.history.append(row)  # last: an epoch in history.json has its model and record written
         (self.folder / HISTORY).write_text(json.dumps(self.history, indent=1))
         print(f"epoch {epoch + 1}: training {row['training_bits_per_char']:.3f} bits/char, "
