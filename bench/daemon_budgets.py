@@ -47,9 +47,7 @@ import numpy as np
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
 from livegen.perform.render import perform
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from jack_harness import JackServer, MidiReader  # noqa: E402
+from livegen.testing.jack_harness import JackServer, MidiReader
 
 FIRST_NOTE_BUDGET_S = 1.0
 RSS_BUDGET_MB = 150.0

@@ -6,7 +6,7 @@
 Trains a small model (embedding 64, 2 x LSTM(128), global batch 32 of 64
 characters) with `livegen train --strategy multiworker` four times: one
 worker and two workers, each with seeds 0 and 1, on 127.0.0.1
-(tests/local_cluster.py). Each epoch is the same number of steps of the same
+(livegen/testing/local_cluster.py). Each epoch is the same number of steps of the same
 global batch in every run. Two workers draw other windows than one (each
 worker its own), so the runs cannot agree to the bit; the two seeds of the
 same set-up show how far apart noise alone puts them.
@@ -20,8 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from local_cluster import ROOT, train_on_cluster  # noqa: E402
+from livegen.testing.local_cluster import ROOT, train_on_cluster
 
 SMALL = ["--embedding", "64", "--units", "128", "--layers", "2", "--batch-size", "32", "--sequence-length", "64"]
 TIMEOUT_S = 1800

@@ -6,7 +6,7 @@
 Runs `livegen train` three ways with the same model, data and global batch
 (64 sequences of 128 characters): the default strategy (one process), a
 one-worker cluster and a two-worker cluster, the workers being processes on
-127.0.0.1 (tests/local_cluster.py). Throughput is the chief's characters per
+127.0.0.1 (livegen/testing/local_cluster.py). Throughput is the chief's characters per
 second of each epoch (history.json: the whole global batch, all workers
 together, timed from the start to the end of the epoch's steps, validation
 left out); the first epoch includes tracing, so the figure is the median of
@@ -25,8 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from local_cluster import ROOT, train_on_cluster  # noqa: E402
+from livegen.testing.local_cluster import ROOT, train_on_cluster
 
 TIMEOUT_S = 1800
 

@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 from daemon_budgets import jack_and_reader, launch, onset_errors_ms, stop
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_live_control import flood_packets  # noqa: E402
+from livegen.testing.bad_osc import flood_packets
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -15,9 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from livegen.abc import AbcStreamParser  # noqa: E402
+from livegen.abc import AbcStreamParser
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham" / "ABC_cleaned"
 BUDGET_US = 10.0

@@ -21,10 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-import export  # noqa: F401  (quiets TensorFlow before it loads)
 import keras
 import numpy as np
 
+import livegen.export  # noqa: F401  (quiets TensorFlow before it loads)
 from livegen.export.corpus import corpus_text
 from livegen.export.model import ModelConfig, bits_per_character, build_sequence_model, logits_model
 from livegen.export.train import split_corpus

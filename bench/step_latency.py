@@ -24,11 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import export  # noqa: F401  (quiets TensorFlow before it loads)
 import keras
 import numpy as np
 import onnx
 
+import livegen.export  # noqa: F401  (quiets TensorFlow before it loads)
 from livegen.export.model import ModelConfig, build_sequence_model
 from livegen.export.onnx_export import convert_step_model, export_model, read_training_record
 from livegen.model.engine import Engine

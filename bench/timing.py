@@ -32,15 +32,13 @@ from pathlib import Path
 import mido
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from jack_harness import PERIOD_S, JackServer, MidiReader  # noqa: E402
-
-from livegen.realtime.clock import InternalClock  # noqa: E402
-from livegen.model.engine import Engine  # noqa: E402
-from livegen.realtime.midi_port import open_output  # noqa: E402
-from livegen.model.model_file import load_model  # noqa: E402
-from livegen.realtime.output import OutputThread, promote_current_thread  # noqa: E402
-from livegen.compose.sampler import Sampler  # noqa: E402
+from livegen.compose.sampler import Sampler
+from livegen.model.engine import Engine
+from livegen.model.model_file import load_model
+from livegen.realtime.clock import InternalClock
+from livegen.realtime.midi_port import open_output
+from livegen.realtime.output import OutputThread, promote_current_thread
+from livegen.testing.jack_harness import PERIOD_S, JackServer, MidiReader
 
 PORT = "LiveGen Bench"
 WARM_UP_BEATS = 4  # not measured: the reader pins its arrival clock on the first messages

@@ -1,4 +1,5 @@
-"""Shared test fixtures: real external tools, found or reported.
+"""Shared test fixtures: real external tools, found or reported; a private JACK server, MIDI readers and
+`livegen run` processes on it (their classes live in livegen.testing, which bench/ uses too).
 
 In CI (CI=true) a test that needs jackd or abc2midi fails when the tool is
 missing, so a broken install step can never pass as a skip. Elsewhere it is
@@ -7,14 +8,15 @@ skipped with the reason.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-# JACK server, MIDI reader and `livegen run` fixtures live in modules of their own.
-pytest_plugins = ["jack_harness", "daemon_harness"]
+from livegen.testing.daemon_harness import Livegen
+from livegen.testing.jack_harness import JackServer, MidiReader
 
 NOTTINGHAM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nottingham" / "ABC_cleaned"
 NOTTINGHAM_ORIGINAL = NOTTINGHAM.parent / "ABC_original"
@@ -37,6 +39,52 @@ def abc2midi():
 @pytest.fixture
 def jackd():
     require(shutil.which("jackd") is not None, "jackd (Debian package jackd2)")
+
+
+_jack_server_names = itertools.count()
+
+
+@pytest.fixture
+def jack_server(monkeypatch):
+    """A private JACK server for one test; JACK_DEFAULT_SERVER names it for this process and its children."""
+    require(shutil.which("jackd") is not None and shutil.which("jack_lsp") is not None,
+            "jackd and jack_lsp (Debian package jackd2)")
+    server = JackServer(f"livegen-test-{os.getpid()}-{next(_jack_server_names)}")
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def midi_reader(jack_server):
+    """make_reader(source=None, name=None): a MidiReader on the test's server, connected to port `source` if given."""
+    readers = []
+
+    def make_reader(source: str | None = None, name: str | None = None) -> MidiReader:
+        reader = MidiReader(name or f"reader{len(readers)}")
+        readers.append(reader)
+        if source is not None:
+            jack_server.connect(source, reader.port)
+        return reader
+
+    yield make_reader
+    for reader in readers:
+        reader.close()
+
+
+@pytest.fixture
+def livegen(jack_server, tmp_path):
+    """livegen(port, *options): start `livegen run` on the test's JACK server, recording under tmp_path."""
+    started: list[Livegen] = []
+
+    def launch(port: str, *options: str, python_options: tuple[str, ...] = ()) -> Livegen:
+        started.append(Livegen(tmp_path, port, *options, python_options=python_options))
+        return started[-1]
+
+    yield launch
+    for process in started:
+        process.stop()
 
 
 @pytest.fixture(scope="session")

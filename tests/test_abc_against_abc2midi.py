@@ -31,8 +31,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from abc2midi_reference import ReferenceMidi, render_tunes_with_abc2midi, render_with_abc2midi
-
 from livegen.abc import (
     ChordSymbol,
     Diagnostic,
@@ -43,6 +41,7 @@ from livegen.abc import (
     play_order,
     timeline,
 )
+from livegen.testing.abc2midi_reference import ReferenceMidi, render_tunes_with_abc2midi, render_with_abc2midi
 
 RENDERING_DIRECTIVES = ("%%MIDI chordattack 0",)
 ORNAMENTS = frozenset({"trill", "roll"})

@@ -6,12 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import pytest
-from abc2midi_reference import render_with_abc2midi
 
-from livegen.export.corpus import Tune, corpus_text, load_tunes, normalise_tune
 from livegen.abc.collection import read_abc_file, split_tunes
 from livegen.errors import LivegenError
+from livegen.export.corpus import Tune, corpus_text, load_tunes, normalise_tune
 from livegen.model.vocab import Vocabulary
+from livegen.testing.abc2midi_reference import render_with_abc2midi
 
 
 def test_split_ends_a_tune_at_a_blank_line_or_the_next_x_line():

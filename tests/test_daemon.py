@@ -14,16 +14,16 @@ import time
 
 import mido
 import pytest
-from daemon_harness import note_ons, recorded_note_ons, session_folder
 from test_output import is_all_notes_off, left_sounding
 
-from livegen.session import daemon
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
+from livegen.perform.render import perform
 from livegen.realtime.midi_port import open_output
 from livegen.realtime.output import promote_current_thread
-from livegen.perform.render import perform
+from livegen.session import daemon
 from livegen.session.status_line import Status, StatusLine
+from livegen.testing.daemon_harness import note_ons, recorded_note_ons, session_folder
 
 TEMPO = 240.0
 SECONDS_PER_BEAT = 60.0 / TEMPO

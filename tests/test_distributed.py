@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from local_cluster import ROOT, start_workers, stop, wait_all
 
 from livegen.cli.main import main
 from livegen.errors import LivegenError
 from livegen.model.model_file import load_model, state_names
+from livegen.testing.local_cluster import ROOT, start_workers, stop, wait_all
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,6 @@ offset, a velocity, or a different kind of tune.
 
 from __future__ import annotations
 
-import math
 import random
 import signal
 import socket
@@ -20,15 +19,16 @@ from pathlib import Path
 
 import mido
 import pytest
-from daemon_harness import note_ons, session_folder
 from test_osc import FeedbackReader, message
 from test_output import is_all_notes_off, left_sounding
 
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
-from livegen.realtime.midi_port import open_output
 from livegen.control.parameters import FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS
 from livegen.perform.render import perform
+from livegen.realtime.midi_port import open_output
+from livegen.testing.bad_osc import flood_packets
+from livegen.testing.daemon_harness import note_ons, session_folder
 
 MELODY = 0  # channel
 
@@ -191,32 +191,6 @@ def test_stop_and_panic_silence_everything_and_the_music_starts_afresh_with_feed
         feedback.close()
     stop_cleanly(run)
     assert not left_sounding(reader.messages())
-
-
-def flood_packets(rng: random.Random, clamped: bool = True) -> list[bytes]:
-    """Everything a broken or hostile client might send: none of it may stop the music.
-
-    With clamped=False, only what is refused outright: no value that would be
-    clamped into range and change the music (bench/osc_flood.py times notes
-    against the tunes as written).
-    """
-    packets = [bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 64))) for _ in range(50)]
-    packets += [b"", b"#bundle\x00", b"/livegen/tempo\x00\x00,i\x00\x00\x00\x01", b"/livegen/\x00\x00\x00,ffff"]
-    for parameter in PARAMETERS.values():
-        bad = [math.nan, math.inf, -math.inf, "loud"]
-        norms = [math.nan, "x"]
-        if clamped:
-            bad += [3e38]  # near the top of OSC's 32-bit floats
-            norms += [-5.0, 5.0]
-            if parameter.kind in ("number", "integer") and parameter.name != "tempo":
-                bad += [parameter.low - 1e6, parameter.high + 1e6, -3e38]  # (30 BPM would be music, not attack)
-        if not parameter.holds_value:
-            bad = [math.nan, "loud"]  # a trigger fires on any true value
-        packets += [message(parameter.address, value) for value in bad]
-        packets += [message(parameter.norm_address, value) for value in norms if parameter.holds_value]
-        packets += [message(parameter.address, 1, 2)]
-    packets += [message("/livegen/nothing", 1.0), message("/somewhere/else", 1), message(FEEDBACK_HERE, "x")]
-    return packets
 
 
 def test_a_flood_of_bad_packets_never_stops_the_music(livegen, midi_reader):

@@ -15,24 +15,21 @@ from pythonosc.osc_packet import OscPacket
 
 from livegen.cli.main import main
 from livegen.control.controls import Controls
-from livegen.errors import LivegenError
 from livegen.control.feedback import Feedback
 from livegen.control.osc_server import BURST_PACKETS, MAX_PACKETS_PER_S, OscServer
-from livegen.control.parameters import (FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS,
-                                parse_cc_map)
+from livegen.control.parameters import (
+    FEEDBACK_HERE,
+    PARAMETERS,
+    TUNE_BAR,
+    TUNE_NOTE,
+    TUNE_TITLE,
+    VALUE_PARAMETERS,
+    parse_cc_map,
+)
+from livegen.errors import LivegenError
+from livegen.testing.bad_osc import message, message_builder
 
 DEADLINE_S = 5.0
-
-
-def message_builder(address: str, *arguments) -> OscMessageBuilder:
-    builder = OscMessageBuilder(address)
-    for argument in arguments:
-        builder.add_arg(argument)
-    return builder
-
-
-def message(address: str, *arguments) -> bytes:
-    return message_builder(address, *arguments).build().dgram
 
 
 class ChangeLog:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from abc2midi_reference import render_with_abc2midi
 
 from livegen.abc import Note, parse_tunes
 from livegen.export.corpus import load_tunes
 from livegen.export.train import split_corpus
-from livegen.export.transpose import (Untransposable, fingerprint, target_keys, transpose, transpose_to,
-                                      transpositions)
+from livegen.export.transpose import Untransposable, fingerprint, target_keys, transpose, transpose_to, transpositions
 from livegen.perform.render import perform
+from livegen.testing.abc2midi_reference import render_with_abc2midi
 
 # (letters, semitones): up a fifth, down a fourth, down a minor third, up a major second.
 INTERVALS = [(4, 7), (-3, -5), (-2, -3), (1, 2)]

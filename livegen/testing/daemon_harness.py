@@ -1,4 +1,4 @@
-"""`livegen run` as a subprocess on the test's JACK server, as a fixture, and what its session holds.
+"""`livegen run` as a subprocess on a JACK server (tests/conftest.py makes a fixture of it), and what its session holds.
 
 Each process gets --osc-port 0 (any free port) unless the test names one, so
 tests never fight over OSC port 9000; osc_port() reads the port it took from
@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 
 import mido
-import pytest
 
 
 class Livegen:
@@ -47,7 +46,7 @@ class Livegen:
         """Wait until a line on stderr contains `text`."""
         with self._changed:
             if not self._changed.wait_for(lambda: any(text in line for line in self.lines), timeout):
-                pytest.fail(f"livegen said no {text!r} within {timeout} s: {''.join(self.lines[-5:])}")
+                raise AssertionError(f"livegen said no {text!r} within {timeout} s: {''.join(self.lines[-5:])}")
 
     def wait_started(self, timeout: float = 10.0) -> None:
         self.wait_for_line("livegen: playing into", timeout)
@@ -56,7 +55,8 @@ class Livegen:
         """The UDP port it listens on for OSC (from its log line)."""
         self.wait_for_line("listening for OSC on", 10.0)
         with self._changed:
-            (port,) = {int(match[1]) for line in self.lines if (match := re.search(r"listening for OSC on \S+:(\d+)", line))}
+            found = (re.search(r"listening for OSC on \S+:(\d+)", line) for line in self.lines)
+            (port,) = {int(match[1]) for match in found if match}
         return port
 
     def finish(self, timeout: float = 30.0) -> tuple[int, str]:
@@ -75,19 +75,6 @@ class Livegen:
                 self.process.kill()
                 self.process.wait()
 
-
-@pytest.fixture
-def livegen(jack_server, tmp_path):
-    """livegen(port, *options): start `livegen run` on the test's JACK server, recording under tmp_path."""
-    started: list[Livegen] = []
-
-    def launch(port: str, *options: str, python_options: tuple[str, ...] = ()) -> Livegen:
-        started.append(Livegen(tmp_path, port, *options, python_options=python_options))
-        return started[-1]
-
-    yield launch
-    for process in started:
-        process.stop()
 
 
 def session_folder(record: Path) -> Path:

@@ -1,4 +1,4 @@
-"""A private JACK server and a MIDI reader on it, as fixtures (and as classes, for bench/timing.py).
+"""A private JACK server and a MIDI reader on it (tests/conftest.py makes fixtures of them; bench/ uses them directly).
 
 The server runs the dummy driver in sync mode (-S: without it the dummy
 driver drops and duplicates MIDI events) under a name of its own, passed to
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import glob
-import itertools
 import os
 import shutil
 import signal
@@ -25,8 +24,6 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import mido
-import pytest
-from conftest import require
 
 from livegen.realtime.midi_port import open_input
 
@@ -35,7 +32,6 @@ PERIOD_FRAMES = 32
 PERIOD_S = PERIOD_FRAMES / SAMPLE_RATE
 START_TIMEOUT_S = 10.0
 JACK_SHM_DIR = Path("/dev/shm")
-_names = itertools.count()
 
 
 @functools.cache
@@ -167,11 +163,11 @@ class MidiReader:
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 5.0,
                  what: str = "the expected messages") -> list[Received]:
-        """Wait until predicate(everything received so far) holds; fail the test, listing what came, at the deadline."""
+        """Wait until predicate(all received so far) holds; AssertionError, listing what came, at the deadline."""
         with self._changed:
             if not self._changed.wait_for(lambda: predicate(self._records), timeout):
                 got = "\n  ".join(str(record.message) for record in self._records[-20:]) or "(nothing)"
-                pytest.fail(f"timed out after {timeout} s waiting for {what}; last received:\n  {got}")
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}; last received:\n  {got}")
             return list(self._records)
 
     def wait_for_count(self, count: int, timeout: float = 5.0) -> list[Received]:
@@ -180,31 +176,3 @@ class MidiReader:
     def close(self) -> None:
         self._input.close()
 
-
-@pytest.fixture
-def jack_server(monkeypatch):
-    """A private JACK server for one test; JACK_DEFAULT_SERVER names it for this process and its children."""
-    require(shutil.which("jackd") is not None and shutil.which("jack_lsp") is not None,
-            "jackd and jack_lsp (Debian package jackd2)")
-    server = JackServer(f"livegen-test-{os.getpid()}-{next(_names)}")
-    monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
-    server.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def midi_reader(jack_server):
-    """make_reader(source=None, name=None): a MidiReader on the test's server, connected to port `source` if given."""
-    readers = []
-
-    def make_reader(source: str | None = None, name: str | None = None) -> MidiReader:
-        reader = MidiReader(name or f"reader{len(readers)}")
-        readers.append(reader)
-        if source is not None:
-            jack_server.connect(source, reader.port)
-        return reader
-
-    yield make_reader
-    for reader in readers:
-        reader.close()

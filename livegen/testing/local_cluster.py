@@ -1,8 +1,8 @@
 """A cluster of `livegen train` workers on this machine: one process per worker on 127.0.0.1, each with its TF_CONFIG.
 
-For the multi-worker tests and bench/distributed_throughput.py. Ports are
-picked by binding to port 0, so runs never collide with each other or with
-anything else listening here.
+For the multi-worker tests and bench/distributed_*.py, from a checkout: the
+workers run in ROOT, the checkout's top folder. Ports are picked by binding to
+port 0, so runs never collide with each other or with anything else listening here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_ports(count: int) -> list[int]:
