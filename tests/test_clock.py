@@ -8,7 +8,7 @@ import mido
 import numpy as np
 import pytest
 
-from livegen.realtime.clock import Clock, InternalClock, MidiClockFollower
+from livegen.realtime.clock import CLOCK_KINDS, Clock, InternalClock, MidiClockFollower, make_clock
 
 CLOCK = mido.Message("clock")
 
@@ -26,6 +26,36 @@ def ticks(follower: MidiClockFollower, start: float, bpm: float, count: int, jit
 def test_both_clocks_satisfy_the_player_interface():
     assert isinstance(InternalClock(), Clock)
     assert isinstance(MidiClockFollower(), Clock)
+
+
+def test_every_kind_of_clock_is_made_by_name_and_takes_the_sessions_requests():
+    for kind in CLOCK_KINDS:
+        clock = make_clock(kind, 90.0)
+        assert isinstance(clock, Clock) and not clock.running and clock.tempo_bpm == 90.0, kind
+    internal = make_clock("internal", 90.0)
+    internal.start(4.0, 100.0)
+    internal.set_tempo(180.0, from_beat=4.0)
+    assert internal.running and not internal.follows_transport and internal.time_of(5.0) > 100.0
+    internal.stop()
+    assert not internal.running
+    follower = make_clock("midi", 120.0)
+    follower.start(0.0, 100.0)  # the DAW's transport, not livegen, starts a followed clock
+    follower.set_tempo(60.0)
+    assert not follower.running and follower.follows_transport and follower.reads_midi
+    assert follower.tempo_bpm == 120.0
+
+
+def test_a_followed_transport_reports_its_moves_and_ticks_are_not_moves():
+    follower = make_clock("midi", 120.0)
+    moves = []
+    follower.on_transport(moves.append)
+    follower.feed(mido.Message("start"), 0.0)
+    ticks(follower, 0.01, 120.0, 24)
+    follower.feed(mido.Message("songpos", pos=16), 1.0)
+    follower.feed(mido.Message("stop"), 1.1)
+    follower.feed(mido.Message("continue"), 1.2)
+    follower.feed(mido.Message("note_on"), 1.3)
+    assert moves == [False, False, True, False]
 
 
 def test_internal_clock_maps_beats_at_its_tempo_and_back():

@@ -28,6 +28,7 @@ from livegen.errors import LivegenError
 from livegen.offline.evaluate import CopyIndex, evaluate
 from livegen.offline.generate import compose_tunes
 from livegen.perform.midi_file import write_midi
+from livegen.realtime.clock import CLOCK_KINDS
 from livegen.realtime.midi_port import BACKEND_CHOICES, format_ports, list_ports
 from livegen.model.model_file import load_model
 from livegen.control.parameters import (DEFAULT_CC_MAP, FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE,
@@ -118,7 +119,7 @@ def _add_run(verbs) -> None:
                       help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual one" + DEFAULT_HELP)
     midi.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
                       help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is missing)" + DEFAULT_HELP)
-    midi.add_argument("--clock", choices=("internal", "midi"), default="internal",
+    midi.add_argument("--clock", choices=tuple(CLOCK_KINDS), default="internal",
                       help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
                       "continue, song position) on --clock-port" + DEFAULT_HELP)
     midi.add_argument("--clock-port", default="LiveGen Clock", help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
@@ -389,7 +390,7 @@ def _run_run(arguments, argv) -> None:
     osc = OscOptions(arguments.osc_host, arguments.osc_port, arguments.osc_allow,
                      tuple(arguments.feedback)) if arguments.osc else None
     options = DaemonOptions(
-        port=arguments.port, backend=arguments.backend, midi_clock=arguments.clock == "midi",
+        port=arguments.port, backend=arguments.backend, clock=arguments.clock,
         clock_port=arguments.clock_port, model=arguments.model, parameters=values,
         max_length=arguments.max_length, lookahead_beats=arguments.lookahead,
         arrangement=ArrangementSettings(bass=arguments.bass, chord_velocity=arguments.chord_velocity,

@@ -3,6 +3,9 @@
 The player places music in beats (quarter notes); the output thread sends at
 monotonic times. A clock maps one to the other, from its own tempo
 (InternalClock) or by following the DAW's MIDI clock (MidiClockFollower).
+The session uses every clock through the Clock protocol and makes one by
+name with make_clock(), so a new kind of clock is one class and one entry in
+CLOCK_KINDS.
 
 Both answer None while stopped: a stopped transport reaches no beat at any
 time, so the player holds its notes until the clock runs. Readers never take a
@@ -18,13 +21,14 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import mido
 import numpy as np
 
-TICKS_PER_BEAT = 24  # MIDI clock: 24 per quarter note
-TICKS_PER_SIXTEENTH = 6  # the song position pointer counts sixteenths
+CLOCKS_PER_BEAT = 24  # MIDI clock messages ("MIDI clocks") per quarter note
+CLOCKS_PER_SIXTEENTH = 6  # the song position pointer counts sixteenths
 FIT_TICKS = 24  # ticks in the tempo fit: one beat averages out jitter and still follows a tempo change within a beat
 MAX_TICK_GAP_S = 0.25  # a longer silence (under 10 BPM) means the clock paused: restart the fit
 OUTLIER_FACTOR = 4.0  # a tick further off the fitted line than this many robust deviations is ignored
@@ -32,9 +36,26 @@ MIN_OUTLIER_S = 0.0005  # ... and never one closer than this (sub-millisecond ji
 TEMPO_RANGE_BPM = (10.0, 1000.0)  # estimates outside this are noise, not tempo
 
 
+TransportCallback = Callable[[bool], None]  # called with stopped=True when the transport stops, False otherwise
+
+
 @runtime_checkable
 class Clock(Protocol):
-    """What the player needs from a clock."""
+    """What the session needs from a clock.
+
+    Reading (running, tempo_bpm, time_of, beat_at) never blocks. The rest are
+    requests from livegen: a clock whose transport belongs to someone else (a
+    DAW's MIDI clock) ignores those that are not its to follow.
+    """
+
+    @property
+    def follows_transport(self) -> bool:
+        """True: beats come from a transport outside livegen, which the session waits for; False: the session
+        starts the clock itself, with its first notes."""
+
+    @property
+    def reads_midi(self) -> bool:
+        """Whether the session opens the clock's MIDI input port and feeds it every message from it."""
 
     @property
     def running(self) -> bool: ...
@@ -47,6 +68,21 @@ class Clock(Protocol):
 
     def beat_at(self, t: float) -> float | None:
         """Beat position at monotonic time `t`; None while stopped."""
+
+    def start(self, beat: float, at: float) -> None:
+        """livegen's first notes are ready: run with `beat` falling at monotonic time `at`."""
+
+    def stop(self) -> None:
+        """livegen stopped playing (the play control went off)."""
+
+    def set_tempo(self, tempo_bpm: float, from_beat: float | None = None) -> None:
+        """The tempo control moved: take it over from `from_beat` (default: now)."""
+
+    def feed(self, message: mido.Message, arrival: float) -> None:
+        """One MIDI message from the clock's input, with its arrival in monotonic seconds."""
+
+    def on_transport(self, callback: TransportCallback) -> None:
+        """Call callback(stopped) after the transport starts, stops or moves (never while holding a lock)."""
 
 
 class _Line(NamedTuple):
@@ -64,7 +100,7 @@ class _Line(NamedTuple):
 
 
 class _LineClock:
-    """The reading half both clocks share: everything follows from the published line."""
+    """The reading half of a clock that publishes a single line (MidiClockFollower): everything follows from it."""
 
     _line: _Line | None = None
 
@@ -90,6 +126,9 @@ class InternalClock:
     the next ones). So the clock is a short chain of lines, each from the beat
     where a tempo took over; lines whose successor has begun are dropped.
     """
+
+    follows_transport = False  # livegen starts and stops it
+    reads_midi = False
 
     def __init__(self, tempo_bpm: float = 120.0):
         self._tempo_bpm = _checked_tempo(tempo_bpm)
@@ -141,6 +180,12 @@ class InternalClock:
             kept = kept[current[-1] if current else 0:]  # lines before the one in force now are spent
             self._lines = (*kept, _Line(beat, self.time_of(beat), 60.0 / self._tempo_bpm))
 
+    def feed(self, message: mido.Message, arrival: float) -> None:
+        """No MIDI input: nothing to read."""
+
+    def on_transport(self, callback: TransportCallback) -> None:
+        """Its transport moves only when livegen asks (start, stop), so there is nothing to report."""
+
 
 class MidiClockFollower(_LineClock):
     """Follows a DAW's MIDI clock: feed it every realtime message with its arrival time.
@@ -159,31 +204,52 @@ class MidiClockFollower(_LineClock):
     before).
     """
 
+    follows_transport = True  # the DAW's transport: Start, Stop, Continue, song position
+    reads_midi = True
+
     def __init__(self, tempo_bpm: float = 120.0):
-        self._seconds_per_tick = 60.0 / _checked_tempo(tempo_bpm) / TICKS_PER_BEAT
+        self._seconds_per_tick = 60.0 / _checked_tempo(tempo_bpm) / CLOCKS_PER_BEAT
         self._ticks: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)  # (tick count, arrival)
         self._tick_count = 0
         self._playing = False
         self._next_position = 0  # in ticks: where the next tick lands while playing
         self._write = threading.Lock()
+        self._on_transport: list[TransportCallback] = []
 
     @property
     def tempo_bpm(self) -> float:
-        return 60.0 / (self._seconds_per_tick * TICKS_PER_BEAT)
+        return 60.0 / (self._seconds_per_tick * CLOCKS_PER_BEAT)
 
     def feed(self, message: mido.Message, arrival: float) -> None:
         """Take one message and when it arrived (monotonic seconds); messages that aren't transport are ignored."""
         with self._write:
             if message.type == "clock":
                 self._tick(arrival)
-            elif message.type == "start":
+                return
+            if message.type == "start":
                 self._relocate(0, playing=True)
             elif message.type == "continue":
                 self._relocate(self._next_position, playing=True)
             elif message.type == "stop":
                 self._relocate(self._next_position, playing=False)
             elif message.type == "songpos":
-                self._relocate(message.pos * TICKS_PER_SIXTEENTH, playing=self._playing)
+                self._relocate(message.pos * CLOCKS_PER_SIXTEENTH, playing=self._playing)
+            else:
+                return
+        for callback in self._on_transport:
+            callback(message.type == "stop")
+
+    def on_transport(self, callback: TransportCallback) -> None:
+        self._on_transport.append(callback)
+
+    def start(self, beat: float, at: float) -> None:
+        """The DAW's transport starts it: ignored."""
+
+    def stop(self) -> None:
+        """The DAW's transport stops it: ignored."""
+
+    def set_tempo(self, tempo_bpm: float, from_beat: float | None = None) -> None:
+        """The DAW's tempo rules: ignored."""
 
     @property
     def running(self) -> bool:
@@ -209,7 +275,7 @@ class MidiClockFollower(_LineClock):
         self._ticks.append((self._tick_count, arrival))
         tick_time = self._fit()
         if self._playing:
-            self._line = _Line(self._next_position / TICKS_PER_BEAT, tick_time, self._seconds_per_tick * TICKS_PER_BEAT)
+            self._line = _Line(self._next_position / CLOCKS_PER_BEAT, tick_time, self._seconds_per_tick * CLOCKS_PER_BEAT)
             self._next_position += 1
 
     def _fit(self) -> float:
@@ -229,8 +295,16 @@ class MidiClockFollower(_LineClock):
 
     def _accept(self, seconds_per_tick: float) -> None:
         low, high = TEMPO_RANGE_BPM
-        if 60.0 / high <= seconds_per_tick * TICKS_PER_BEAT <= 60.0 / low:
+        if 60.0 / high <= seconds_per_tick * CLOCKS_PER_BEAT <= 60.0 / low:
             self._seconds_per_tick = float(seconds_per_tick)
+
+
+CLOCK_KINDS: dict[str, Callable[[float], Clock]] = {"internal": InternalClock, "midi": MidiClockFollower}
+
+
+def make_clock(kind: str, tempo_bpm: float) -> Clock:
+    """A stopped clock of a kind `livegen run --clock` names (a key of CLOCK_KINDS), at `tempo_bpm` at first."""
+    return CLOCK_KINDS[kind](tempo_bpm)
 
 
 def _fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -45,7 +45,7 @@ import mido
 import numpy as np
 
 from livegen.perform.arrangement import ArrangementSettings
-from livegen.realtime.clock import InternalClock, MidiClockFollower
+from livegen.realtime.clock import make_clock
 from livegen.compose.composer import TuneComposer, TunePlan
 from livegen.control.controls import Controls
 from livegen.model.engine import Engine
@@ -71,7 +71,6 @@ JOIN_S = 5.0
 HUMANISE_VELOCITY = 10  # at --humanise 1: velocity varies by up to this much either way ...
 HUMANISE_DELAY_S = 0.010  # ... and a note starts up to this much late (never early, never past half its length)
 GENERATION_PRIORITY = 1  # real-time where permitted, below the output thread: see promote_current_thread
-TRANSPORT = ("start", "continue", "stop", "songpos")
 CC_PRESSED = 64  # a controller at or above this presses a button (as the sustain pedal does)
 
 
@@ -87,7 +86,7 @@ class OscOptions:
 class DaemonOptions:
     port: str = "LiveGen"
     backend: str = "auto"
-    midi_clock: bool = False
+    clock: str = "internal"  # a kind of livegen.realtime.clock.CLOCK_KINDS
     clock_port: str = "LiveGen Clock"
     model: Path | None = None
     parameters: dict = field(default_factory=dict)  # starting values of the live parameters; the rest default
@@ -127,7 +126,8 @@ class Daemon:
         self.status_line = status_line or StatusLine(enabled=False)
         self.controls = Controls(options.parameters)
         tempo = self.controls["tempo"]
-        self.clock = MidiClockFollower(tempo) if options.midi_clock else InternalClock(tempo)
+        self.clock = make_clock(options.clock, tempo)
+        self.clock.on_transport(lambda stopped: self._interrupt(silence=stopped))
         self.recorder: SessionRecorder | None = None
         self.osc: OscServer | None = None
         self._feedback: Feedback | None = None
@@ -183,12 +183,12 @@ class Daemon:
             raise self._failure
 
     def _input_names(self) -> list[str]:
-        names = [self.options.clock_port] if self.options.midi_clock else []
+        names = [self.options.clock_port] if self.clock.reads_midi else []
         return names + ([self.options.control_port] if self.options.control_port else [])
 
     def _start_controls(self) -> None:
         """Say where control comes from, and start listening for OSC (the MIDI inputs already listen)."""
-        if self.options.midi_clock:
+        if self.clock.reads_midi:
             log.info("following MIDI clock from %r: start the DAW's transport to play", self.options.clock_port)
         if self.options.control_port:
             log.info("MIDI control changes on %r: %s", self.options.control_port,
@@ -240,7 +240,7 @@ class Daemon:
             state = "MIDI port lost"
         elif not self.controls["play"]:
             state = "stopped"
-        elif self.options.midi_clock and not self.clock.running:
+        elif self.clock.follows_transport and not self.clock.running:
             state = "waiting for MIDI clock"
         else:
             state = "playing"
@@ -265,19 +265,16 @@ class Daemon:
             self._cc_values[message.control] = message.value
             if name is not None and (PARAMETERS[name].holds_value or not pressed_before):
                 self.controls.receive(name, message.value / 127, norm=True)  # 0-127 always fits
-        elif self.options.midi_clock:
-            self.clock.feed(message, arrival)
-            if message.type in TRANSPORT:
-                self._interrupt(silence=message.type == "stop")
+        else:
+            self.clock.feed(message, arrival)  # a transport move comes back through on_transport
 
     def _on_control(self, name: str, value: object) -> None:
         """On whichever thread changed a control: act on those that can't wait for the next character."""
-        if name == "tempo" and isinstance(self.clock, InternalClock):
+        if name == "tempo":
             with self._scheduling:  # from the last beat queued on: those notes keep their times
                 self.clock.set_tempo(value, from_beat=self._queued_until)
         elif name == "play" and not value:
-            if isinstance(self.clock, InternalClock):
-                self.clock.stop()
+            self.clock.stop()
             self._interrupt(silence=True)
         elif name == "panic":
             self._interrupt(silence=True)
@@ -340,7 +337,7 @@ class Daemon:
                 beat = self.clock.beat_at(time.monotonic() + START_MARGIN_S)
                 if beat is not None:
                     return Fraction(math.ceil(beat))
-                if not self.options.midi_clock:
+                if not self.clock.follows_transport:
                     return Fraction(0)
             self._nap(MAX_WAIT_S, moves)
 
@@ -407,7 +404,7 @@ class Daemon:
         if not cues:
             return
         with self._scheduling:
-            if not self.clock.running and isinstance(self.clock, InternalClock):
+            if not self.clock.running and not self.clock.follows_transport:
                 self.clock.start(float(cues[0].beat), time.monotonic() + START_MARGIN_S)
                 self._queued_until = float(cues[0].beat)
             for cue in cues:
@@ -444,8 +441,8 @@ class Daemon:
             now = time.monotonic()
             playhead = self.clock.beat_at(now)
             if playhead is None:
-                if not self.options.midi_clock:
-                    return  # the internal clock starts with the first notes
+                if not self.clock.follows_transport:
+                    return  # the clock starts with the first notes
                 self._nap(MAX_WAIT_S, moves)
             elif played_until < playhead + lookahead:
                 return
