@@ -17,7 +17,6 @@ class Engine:
 
     def __init__(self, model: StepModelFile, streams: int = 1):
         self.model = model
-        self.vocabulary = model.vocabulary
         self.streams = streams
         self._session = model.session
         self._state_names = state_names(model.layers)
@@ -37,11 +36,3 @@ class Engine:
         logits, *self._state = self._session.run(self._output_names, feed)
         return logits
 
-    def feed(self, text: str) -> np.ndarray:
-        """Step every stream through the same text (a prime); returns the logits after its last character."""
-        logits = None
-        for token in self.vocabulary.encode(text):
-            logits = self.step(np.full(self.streams, token))
-        if logits is None:
-            raise ValueError("feed needs at least one character")
-        return logits
