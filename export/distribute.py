@@ -1,8 +1,8 @@
 """Where `livegen train` runs: one device, all local devices, or a cluster of machines.
 
 TensorFlow's tf.distribute does the work; this module picks the strategy from
-the command line, checks what a user can get wrong (TF_CONFIG, --devices,
---mixed-precision on a machine without a GPU) and says so in one line, and
+the command line, checks what a user can get wrong (TF_CONFIG, read in tf_config.py;
+--devices, --mixed-precision on a machine without a GPU) and says so in one line, and
 tells the training code which worker it is. Every strategy is synchronous
 data parallelism: each replica takes its share of the global batch, gradients
 are averaged over all replicas, and every replica applies the same update, so
@@ -12,7 +12,6 @@ the user's account.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
@@ -21,8 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from livegen.errors import LivegenError
-
-GUIDE = "see docs/DISTRIBUTED.md"
+from livegen.export.tf_config import read_tf_config
 
 
 @dataclass(frozen=True)
@@ -99,38 +97,3 @@ def _mirrored_devices(gpus: list, devices: int | None) -> list[str]:
             raise LivegenError("--devices must be set before TensorFlow starts (run livegen train in a new "
                                "process)") from None
     return [f"/cpu:{index}" for index in range(devices or 1)]
-
-
-def read_tf_config(text: str | None) -> tuple[int, int]:
-    """This worker's index and the number of workers, from TF_CONFIG's cluster and task.
-
-    MultiWorkerMirroredStrategy takes "chief" (at most one) and "worker"
-    tasks; parameter servers and evaluators belong to other strategies.
-    """
-    if text is None:
-        raise LivegenError(f"--strategy multiworker reads the cluster from TF_CONFIG, which is not set ({GUIDE})")
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise LivegenError(f"TF_CONFIG is not JSON ({error}); {GUIDE}") from None
-    if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict) or not isinstance(
-            config.get("task"), dict):
-        raise LivegenError(f'TF_CONFIG needs a "cluster" object and a "task" object; {GUIDE}')
-    cluster, task = config["cluster"], config["task"]
-    other_jobs = sorted(set(cluster) - {"chief", "worker"})
-    if other_jobs:
-        raise LivegenError(f"TF_CONFIG's cluster has {', '.join(other_jobs)} tasks; multiworker training takes "
-                           f'only "chief" and "worker" ({GUIDE})')
-    sizes = {}
-    for job in ("chief", "worker"):
-        addresses = cluster.get(job, [])
-        if not isinstance(addresses, list) or not all(isinstance(address, str) for address in addresses):
-            raise LivegenError(f'TF_CONFIG\'s cluster "{job}" must be a list of "host:port" addresses')
-        sizes[job] = len(addresses)
-    if sizes["chief"] > 1:
-        raise LivegenError('TF_CONFIG\'s cluster may have one "chief", not several')
-    job, index = task.get("type"), task.get("index")
-    if job not in sizes or not isinstance(index, int) or not 0 <= index < sizes[job]:
-        raise LivegenError(f'TF_CONFIG\'s task {json.dumps(task)} is not one of the cluster\'s tasks: it needs '
-                           f'"type" "chief" or "worker" and an "index" within that list')
-    return (index if job == "chief" else sizes["chief"] + index), sizes["chief"] + sizes["worker"]

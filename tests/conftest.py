@@ -8,6 +8,7 @@ skipped with the reason.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import shutil
@@ -34,6 +35,13 @@ def require(available: bool, what: str) -> None:
 @pytest.fixture
 def abc2midi():
     require(shutil.which("abc2midi") is not None, "abc2midi (Debian package abcmidi)")
+
+
+@pytest.fixture
+def training_extra():
+    """TensorFlow and Keras (pip install -e '.[train]'): skipped without them, a failure in CI."""
+    require(all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras")),
+            "the training extra (TensorFlow and Keras: pip install -e '.[train]')")
 
 
 @pytest.fixture

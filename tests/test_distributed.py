@@ -33,7 +33,7 @@ def epoch_lines(log: Path) -> list[str]:
     return re.findall(r"^epoch \d+: training [\d.]+ bits/char, validation [\d.]+ bits/char", log.read_text(), re.MULTILINE)
 
 
-def test_two_workers_train_one_model_that_exports_to_onnx(nottingham, tmp_path):
+def test_two_workers_train_one_model_that_exports_to_onnx(training_extra, nottingham, tmp_path):
     run = tmp_path / "run"
     workers = start_workers(2, tiny_training(nottingham, run, epochs=2), tmp_path / "logs")
     assert wait_all(workers, DEADLINE_S) == [0, 0], (tmp_path / "logs" / "worker-0.log").read_text()[-3000:]
@@ -54,7 +54,7 @@ def test_two_workers_train_one_model_that_exports_to_onnx(nottingham, tmp_path):
     assert logits.shape == (1, len(model.vocabulary)) and np.isfinite(logits).all()
 
 
-def test_after_every_worker_is_killed_resume_continues_from_the_last_epoch(nottingham, tmp_path):
+def test_after_every_worker_is_killed_resume_continues_from_the_last_epoch(training_extra, nottingham, tmp_path):
     run = tmp_path / "run"
     history = run / "history.json"
     workers = start_workers(2, tiny_training(nottingham, run, epochs=2), tmp_path / "first")
@@ -74,7 +74,7 @@ def test_after_every_worker_is_killed_resume_continues_from_the_last_epoch(notti
     assert not (run / "backup").exists()
 
 
-def test_mirrored_over_two_logical_cpu_devices_splits_each_batch(nottingham, tmp_path):
+def test_mirrored_over_two_logical_cpu_devices_splits_each_batch(training_extra, nottingham, tmp_path):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "livegen", "train", *tiny_training(nottingham, run, epochs=1),
                "--strategy", "mirrored", "--devices", "2"]
@@ -103,14 +103,14 @@ def test_mirrored_over_two_logical_cpu_devices_splits_each_batch(nottingham, tmp
      "is not one of the cluster's tasks"),
 ])
 def test_a_bad_tf_config_is_named_in_one_line(tf_config, says):
-    from livegen.export.distribute import read_tf_config
+    from livegen.export.tf_config import read_tf_config
 
     with pytest.raises(LivegenError, match=re.escape(says)):
         read_tf_config(tf_config)
 
 
 def test_tf_config_gives_each_worker_its_index_with_the_chief_first():
-    from livegen.export.distribute import read_tf_config
+    from livegen.export.tf_config import read_tf_config
 
     cluster = {"chief": ["a:1"], "worker": ["b:2", "c:3"]}
     assert read_tf_config(json.dumps({"cluster": cluster, "task": {"type": "chief", "index": 0}})) == (0, 3)
@@ -119,7 +119,7 @@ def test_tf_config_gives_each_worker_its_index_with_the_chief_first():
                                       "task": {"type": "worker", "index": 1}})) == (1, 2)
 
 
-def test_the_command_line_reports_distribution_mistakes_in_one_line(tmp_path, monkeypatch, capsys):
+def test_the_command_line_reports_distribution_mistakes_in_one_line(training_extra, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TF_CONFIG", "not json")
     assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--strategy", "multiworker"]) == 2
     error = capsys.readouterr().err
@@ -129,7 +129,7 @@ def test_the_command_line_reports_distribution_mistakes_in_one_line(tmp_path, mo
     assert "--devices is for --strategy mirrored" in capsys.readouterr().err
 
 
-def test_mixed_precision_is_refused_without_a_gpu(tmp_path, capsys):
+def test_mixed_precision_is_refused_without_a_gpu(training_extra, tmp_path, capsys):
     import tensorflow as tf
 
     if tf.config.list_physical_devices("GPU"):
