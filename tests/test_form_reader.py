@@ -1,0 +1,96 @@
+"""The independent form reader eval judges with: strains, bars, pickups, faults."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.offline.form_reader import chord_pitch_classes, read_key, read_tune
+
+
+def tune(body: str, header: str = "M:4/4\nL:1/8\nK:G\n", title: str = "T:Test\n") -> str:
+    return f"X:1\n{title}{header}{body}\n"
+
+
+def strain_shapes(text: str) -> list[tuple[int, Fraction, int, bool]]:
+    return [(strain.bar_count, strain.pickup, strain.endings, strain.repeated) for strain in read_tune(text).strains]
+
+
+A_PART = "|:d|GABc dBAG|GABc dBAG|GABc dBAG|GABc dBA:|\n"
+
+
+def test_repeated_strains_with_pickups_are_regular():
+    form = read_tune(tune(A_PART + "|:B|GABc dBAG|GABc dBAG|GABc dBAG|GABc dBA:|"))
+    assert strain_shapes(tune(A_PART * 2)) == [(4, Fraction(1, 8), 0, True)] * 2
+    assert form.faults == [] and form.regular_strains and form.bar_count == 8
+
+
+def test_first_and_second_endings_count_once():
+    text = tune("|:GABc dBAG|GABc dBAG|GABc dBAG|[1GABc dBAG:|[2GABc d4||\n"
+                "GABc dBAG|GABc dBAG|GABc dBAG|GABc dBAG|]")
+    assert strain_shapes(text) == [(4, 0, 2, True), (4, 0, 0, False)]
+
+
+def test_a_short_final_bar_that_does_not_pay_back_the_pickup_is_a_fault():
+    form = read_tune(tune('"A"e/2c/2 A/2e/2|"Bm"f/2d/2 "E"^g/2e/2||'))
+    assert form.faults == ["a short bar (1/4 of 1) in strain 1"]
+
+
+def test_a_part_opening_on_a_full_bar_must_end_on_one():
+    form = read_tune(tune("GABc dBAG|GABc dBAG|GABc dBAG|GABc d3:|\nGABc dBAG|GABc dBAG|GABc dBAG|GABc dBAG|]"))
+    assert form.faults == ["a short bar (7/8 of 1) in strain 1"]
+
+
+def test_one_strain_or_odd_lengths_are_not_regular():
+    assert not read_tune(tune("GABc dBAG|" * 8)).regular_strains
+    assert not read_tune(tune("GABc dBAG|" * 7 + "||" + "GABc dBAG|" * 8)).regular_strains
+
+
+def test_tuplets_chords_and_broken_rhythm_fill_bars_exactly():
+    form = read_tune(tune("(3GAB c2 dBAG|GA (3Bcd e4|[GB]4 [c2e2][Bd]2|A>B c<d e2 z2|(5:4GABcd e4|"))
+    assert form.faults == [] and form.bar_count == 5
+
+
+def test_mid_tune_changes_and_a_missing_metre_are_named():
+    assert read_tune(tune("GABc dBAG|\nK:B\nGABc dBAG|")).inline_changes == ["K:B"]
+    assert read_tune(tune("GABc dBAG|[M:3/4] GAB|")).inline_changes == ["M:3/4"]
+    untitled_metre = read_tune(tune("GABc dBAG|", header="L:1/8\nK:G\n", title="T:Art Goade anLinndc|M:6/8\n"))
+    assert untitled_metre.faults == ["no metre (M:) before the music"]
+
+
+@pytest.mark.parametrize("value, tonic, scale", [
+    ("G", 7, {0, 2, 4, 6, 7, 9, 11}),
+    ("Ador", 9, {0, 2, 4, 6, 7, 9, 11}),
+    ("F#m", 6, {1, 2, 4, 6, 8, 9, 11}),
+    ("Bb mix", 10, {0, 2, 3, 5, 7, 8, 10}),
+    ("Dmaj", 2, {1, 2, 4, 6, 7, 9, 11}),
+    ("Emin", 4, {0, 2, 4, 6, 7, 9, 11}),
+])
+def test_keys(value, tonic, scale):
+    key = read_key(value)
+    assert key.tonic == tonic and key.scale() == scale
+
+
+def test_chord_symbols():
+    assert chord_pitch_classes("G") == {7, 11, 2}
+    assert chord_pitch_classes("Em") == {4, 7, 11}
+    assert chord_pitch_classes("D7") == {2, 6, 9, 0}
+    assert chord_pitch_classes("F#m7") == {6, 9, 1, 4}
+    assert chord_pitch_classes("Am/G") == {9, 0, 4, 7}
+    assert chord_pitch_classes("xyz") is None
+
+
+def test_notes_in_key_and_chord_fit_follow_accidentals():
+    form = read_tune(tune('"G"G^c "C"c=c c4|c4 "D"d4|'))
+    assert (form.notes, form.notes_in_key) == (7, 5)  # the ^c, and the c after it in the same bar
+    assert (form.chord_changes, form.chords_fitting) == (3, 2)  # "C" falls on a c sharp
+
+
+def test_the_corpus_reads_as_musicians_write_it(nottingham):
+    forms = [read_tune(text) for path in sorted(nottingham.glob("*.abc")) for text in split_tunes(read_abc_file(path))]
+    assert len(forms) > 1000
+    assert sum(form.regular_strains for form in forms) / len(forms) > 0.75
+    assert sum(bool(form.faults) for form in forms) / len(forms) < 0.06
+    assert sum(form.bar_count < 8 for form in forms) / len(forms) < 0.01
