@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = {"livegen": ROOT / "livegen", "livegen.export": ROOT / "export"}  # package -> folder (pyproject's package-dir)
+# Package -> folder, as pyproject.toml's package-dir installs them.
+SOURCES = {"livegen": ROOT / "livegen", "livegen.export": ROOT / "export"}
 
 # What each stage (livegen.<stage>) may import of livegen, besides itself, livegen.errors and livegen's root.
 EVERY_STAGE = {"abc", "model", "compose", "perform", "realtime", "control", "session", "offline", "cli", "export"}
@@ -137,7 +138,7 @@ def test_every_subpackage_keeps_its_import_directions():
 
 
 @pytest.mark.parametrize(("module", "source", "complaint"), [
-    ("livegen.realtime.clock", "from livegen.offline import generate", "livegen.realtime may not import livegen.offline"),
+    ("livegen.realtime.clock", "from livegen.offline import generate", "realtime may not import livegen.offline"),
     ("livegen.realtime.clock", "from ..offline.generate import compose_tunes", "may not import livegen.offline"),
     ("livegen.model.engine", "def f():\n    import tensorflow", "only livegen.export may import the training"),
     ("livegen.cli.main", "import livegen.export.train", "only inside a function"),
