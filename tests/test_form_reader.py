@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.offline.corpus_forms import derive_forms, markdown_table, read_corpus
 from livegen.offline.form_reader import chord_pitch_classes, read_key, read_tune
 
 
@@ -94,3 +95,10 @@ def test_the_corpus_reads_as_musicians_write_it(nottingham):
     assert sum(form.regular_strains for form in forms) / len(forms) > 0.75
     assert sum(bool(form.faults) for form in forms) / len(forms) < 0.06
     assert sum(form.bar_count < 8 for form in forms) / len(forms) < 0.01
+
+
+def test_the_corpus_forms_table_finds_aabb_for_reels_and_jigs(nottingham):
+    rows = {(row.tune_type, row.metre): row for row in derive_forms(read_corpus(nottingham))}
+    assert rows[("reel", "4/4")].forms[0][0] == "AABB 8+8"
+    assert rows[("jig", "6/8")].forms[0][0] == "AABB 8+8"
+    assert "| reel | 4/4 |" in markdown_table(list(rows.values()))
