@@ -164,7 +164,7 @@ def test_panic_from_a_signal_handler_that_interrupted_a_lock_holder(system, outp
     system.wait(lambda: len(system.log) == 1)
     previous = signal.signal(signal.SIGUSR1, lambda *_: output.panic())
     try:
-        with output._cond:  # as if the signal came while this thread was inside schedule()
+        with output._lock:  # as if the signal came while this thread was inside schedule()
             signal.raise_signal(signal.SIGUSR1)  # the handler runs here and must not block
         system.wait(lambda: any(is_all_notes_off(message) for message in system.messages()))
     finally:

@@ -5,17 +5,19 @@ there (loopMIDI on Windows, an IAC bus on macOS, a DAW's port on JACK), and a
 new virtual port otherwise. Every failure a user can cause becomes one
 LivegenError line that says what to install or start.
 
-Outputs are mido ports. Inputs use python-rtmidi directly and are polled from
-a thread: rtmidi's callback would run Python inside JACK's process thread,
-where waiting for the GIL stalls the whole JACK graph (the DAW's audio
-included). Polling leaves that thread alone, and rtmidi's per-message time
-deltas, taken by the driver on arrival, keep arrival times exact.
+Outputs are mido ports. Inputs use python-rtmidi directly, by callback: no
+thread wakes unless a message comes. Under JACK that callback runs on JACK's
+own process thread, where Python must first take the GIL, so it does nothing
+but queue the message with its arrival time; the input's thread, asleep on
+that queue, decodes it and hands it on. The GIL wait is bounded by the
+interpreter's switch interval (livegen.realtime.output lowers it to 0.5 ms).
 
 JACK needs care when its server goes away: sends keep "succeeding" into a dead
 client, and libjack crashes when a dead client is closed after any new client
-was opened. So every JACK port is watched (see _jack_server_watch), and every
-client this module opens, probes included, first closes the ports whose
-server died.
+was opened. So every JACK port is watched (see _jack_server_watch: a SIGKILLed
+server is noticed too), every client this module opens, probes included,
+first closes the ports whose server died, and an input reopens itself once a
+server is back, as the output thread does for outputs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
 import re
+import socket
 import sys
 import threading
 import time
@@ -37,7 +41,7 @@ import mido
 import rtmidi
 
 from livegen.errors import LivegenError
-from livegen.realtime.output import promote_current_thread
+from livegen.realtime.output import RECONNECT_DELAYS_S, promote_current_thread
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,8 @@ BACKEND_APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_C
 BACKEND_CHOICES = ("auto", *BACKEND_APIS)
 ALSA_SEQUENCER = Path("/dev/snd/seq")
 JACK_SOCKET_DIR = Path("/dev/shm")
-INPUT_POLL_S = 0.001  # how often an input's thread collects messages; arrival times do not depend on it
-WATCH_INTERVAL_S = 0.1  # how often an input checks that its JACK server is still the one it joined
+WATCH_INTERVAL_S = 0.5  # how often an input checks that its JACK server is still there (a lost one: within 1 s)
+CALLBACK_DRAIN_S = 0.05  # after closing an input's port, before deleting its client: a callback under way ends
 INPUT_PRIORITY = 2  # real-time, below the output thread: arrival times are pinned by the promptest reads
 
 LOOPMIDI_URL = "https://www.tobias-erichsen.de/software/loopmidi.html"
@@ -107,9 +111,13 @@ def open_input(name: str, callback: MessageCallback, backend: str = "auto") -> M
     """The input port `name` (existing, else virtual); `callback(message, arrival)` runs on the input's own thread.
 
     Realtime messages (clock, start, stop, continue) are delivered; sysex and
-    active sensing are not. `arrival` is in time.monotonic() seconds.
+    active sensing are not. `arrival` is in time.monotonic() seconds. If its
+    JACK server goes away, the input reopens itself once one is back.
     """
-    backend = resolve_backend(backend)
+    return MidiInput(name, resolve_backend(backend), callback)
+
+
+def _open_input_client(name: str, backend: str, inbox: queue.SimpleQueue) -> _InputClient:
     with _client_guard():
         try:
             midi_in = rtmidi.MidiIn(_api_id(backend), name, queue_size_limit=4096)
@@ -129,7 +137,7 @@ def open_input(name: str, callback: MessageCallback, backend: str = "auto") -> M
                 raise
             raise LivegenError(_open_failure(f"MIDI port {name!r} on {backend}", backend, error)) from None
         midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
-        return MidiInput(midi_in, existing or name, backend, callback)
+        return _InputClient(midi_in, existing or name, backend, inbox)
 
 
 @dataclass(frozen=True)
@@ -228,56 +236,117 @@ class OutputPort(_Port):
         self._port.close()
 
 
-class MidiInput(_Port):
-    """An open input whose thread hands each message and its arrival time (monotonic seconds) to a callback."""
+class _InputClient(_Port):
+    """One open rtmidi input; its callback only queues (message bytes, delta, read time, this client)."""
 
-    def __init__(self, midi_in: rtmidi.MidiIn, name: str, backend: str, callback: MessageCallback):
+    def __init__(self, midi_in: rtmidi.MidiIn, name: str, backend: str, inbox: queue.SimpleQueue):
         super().__init__(name, backend)
         self._midi_in = midi_in
+        self.arrivals = _ArrivalTimes()  # per client: rtmidi's deltas start afresh with each
+        midi_in.set_callback(self._arrived, inbox)
+
+    def _arrived(self, event: tuple[list[int], float], inbox: queue.SimpleQueue) -> None:
+        """On the MIDI system's thread (JACK's process thread): as little as possible."""
+        inbox.put((event, time.monotonic(), self))
+
+    def _close_client(self) -> None:
+        """Unregister the port first, so that no new callback starts; let one under way finish (it waits for
+        the GIL, which this thread gives up while sleeping); only then delete the client, which waits for
+        JACK's process thread."""
+        self._midi_in.close_port()
+        time.sleep(CALLBACK_DRAIN_S)
+        self._midi_in.delete()
+
+
+class MidiInput:
+    """An input that lasts: each message and its arrival time (monotonic seconds) go to the callback on the
+    input's own thread, which sleeps until a message comes or the next check of the JACK server is due."""
+
+    def __init__(self, name: str, backend: str, callback: MessageCallback):
+        self.backend = backend
         self._callback = callback
-        self._stopping = threading.Event()
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._client: _InputClient | None = _open_input_client(name, backend, self._inbox)
+        self.name = self._client.name
+        self._stopping = False
+        self._attempts = 0  # reopening attempts since the client was lost
+        self._next_attempt = 0.0
         self._thread = threading.Thread(target=self._run, name=f"midi-in {name}", daemon=True)
         self._thread.start()
 
+    def alive(self) -> bool:
+        """Whether it can receive now: open, on a JACK server that is still there."""
+        client = self._client
+        return client is not None and client.alive()
+
     def close(self) -> None:
-        self._stopping.set()
-        super().close()
+        self._stopping = True
+        self._inbox.put(None)
         if self._thread is not threading.current_thread():
             self._thread.join()
+        self._drop_client()
 
-    def _close_client(self) -> None:
-        self._midi_in.close_port()
-        self._midi_in.delete()
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
 
     def _run(self) -> None:
         promote_current_thread(INPUT_PRIORITY)
-        arrivals = _ArrivalTimes()
-        next_watch = 0.0
-        while not self._stopping.wait(INPUT_POLL_S):
-            if time.monotonic() >= next_watch:
-                if not self.alive():
-                    log.warning("MIDI input %r lost: its JACK server stopped; restart livegen to follow it again",
-                                self.name)
-                    super().close()
-                    return
-                next_watch = time.monotonic() + WATCH_INTERVAL_S
-            for data, delta in self._collect():
-                arrival = arrivals.of(delta, time.monotonic())
-                try:
-                    message = mido.Message.from_bytes(data)
-                except ValueError:
-                    continue  # a malformed message from the other side is not ours to act on
-                try:
-                    self._callback(message, arrival)
-                except Exception:
-                    log.exception("MIDI input %r: callback failed", self.name)
+        next_watch = time.monotonic() + WATCH_INTERVAL_S
+        while not self._stopping:
+            try:
+                item = self._inbox.get(timeout=max(0.0, next_watch - time.monotonic()))
+            except queue.Empty:
+                item = None
+            if item is not None and not self._stopping:
+                self._deliver(*item)
+            if time.monotonic() >= next_watch and not self._stopping:
+                self._watch()
+                next_watch = time.monotonic() + (WATCH_INTERVAL_S if self._client is not None
+                                                 else max(0.0, self._next_attempt - time.monotonic()))
 
-    def _collect(self) -> list[tuple[list[int], float]]:
-        with self._lock:
-            items = []
-            while not self._closed and (item := self._midi_in.get_message()) is not None:
-                items.append(item)
-            return items
+    def _deliver(self, event: tuple[list[int], float], read_at: float, client: _InputClient) -> None:
+        data, delta = event
+        arrival = client.arrivals.of(delta, read_at)
+        if client is not self._client:
+            return  # from a client since closed
+        try:
+            message = mido.Message.from_bytes(data)
+        except ValueError:
+            return  # a malformed message from the other side is not ours to act on
+        try:
+            self._callback(message, arrival)
+        except Exception:
+            log.exception("MIDI input %r: callback failed", self.name)
+
+    def _watch(self) -> None:
+        """Notice a JACK server gone; reopen once one is back, with the output thread's backoff."""
+        if self._client is not None:
+            if self._client.alive():
+                return
+            log.warning("MIDI input %r lost: its JACK server stopped; it reopens when a server is back", self.name)
+            self._drop_client()
+            self._attempts = 0
+            self._next_attempt = time.monotonic() + RECONNECT_DELAYS_S[0]
+            return
+        if time.monotonic() < self._next_attempt:
+            return
+        try:
+            self._client = _open_input_client(self.name, self.backend, self._inbox)
+        except LivegenError as error:
+            delay = RECONNECT_DELAYS_S[min(self._attempts, len(RECONNECT_DELAYS_S) - 1)]
+            self._attempts += 1
+            self._next_attempt = time.monotonic() + delay
+            log.debug("MIDI input %r still gone (%s); next try in %.2f s", self.name, error, delay)
+            return
+        log.warning("MIDI input %r is back after %d attempts", self.name, self._attempts + 1)
+
+    def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
 
 class _ArrivalTimes:
@@ -415,26 +484,39 @@ def _native_stderr_silenced():
 
 
 def _jack_server_watch() -> Callable[[], bool] | None:
-    """A check that the JACK server this process joins is still the same one, or None where it can't tell.
+    """A check that the JACK server this process joins is still there, and the same one; None where it can't tell.
 
     jack2 on Linux serves its clients through a socket in /dev/shm named after
-    the server and the user; a restarted server makes a new one. rtmidi never
-    tells its client that the server went away, so this is how livegen notices.
+    the server and the user; a restarted server makes a new one, and a killed
+    one (SIGKILL included) leaves its socket file behind with nobody listening.
+    So the check is: the same file, and a connection to it is accepted (and
+    closed at once: libjack's own jack_server_check does the same, and the
+    server takes it for that). rtmidi never tells its client that the server
+    went away, so this is how livegen notices.
     """
     if not sys.platform.startswith("linux"):
         return None
     server = os.environ.get("JACK_DEFAULT_SERVER") or "default"
-    socket = JACK_SOCKET_DIR / f"jack_{server}_{os.getuid()}_0"
+    path = JACK_SOCKET_DIR / f"jack_{server}_{os.getuid()}_0"
     try:
-        joined = socket.stat()
+        joined = path.stat()
     except OSError:
         return None
 
     def same_server() -> bool:
         try:
-            now = socket.stat()
+            now = path.stat()
         except OSError:
             return False
-        return (now.st_dev, now.st_ino) == (joined.st_dev, joined.st_ino)
+        return (now.st_dev, now.st_ino) == (joined.st_dev, joined.st_ino) and _accepts_connections(path)
 
     return same_server
+
+
+def _accepts_connections(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True

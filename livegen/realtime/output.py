@@ -27,6 +27,7 @@ import heapq
 import itertools
 import logging
 import os
+import select
 import sys
 import threading
 import time
@@ -38,9 +39,8 @@ import mido
 log = logging.getLogger(__name__)
 
 SPIN_S = 0.0003  # wake this long before a message is due and spin the rest
-IDLE_WAKE_S = 0.02  # longest wait between checks for a panic request from a signal handler
 LATE_S = 0.001  # a message sent later than this after its time counts as late
-WATCH_INTERVAL_S = 0.1  # how often to ask an idle port whether it is still there
+WATCH_INTERVAL_S = 0.5  # how often to ask the port whether it is still there (the idle thread's only wake-up)
 RECONNECT_DELAYS_S = (0.1, 0.25, 0.5, 1.0, 2.0)  # between attempts to reopen a lost port; the last repeats
 SWITCH_INTERVAL_S = 0.0005
 REALTIME_PRIORITY = 3  # SCHED_FIFO: above every ordinary thread, below JACK's own threads
@@ -95,7 +95,10 @@ class OutputThread:
     def __init__(self, open_port: Callable[[], Port], on_state: Callable[[PortState], None] | None = None):
         self._open_port = open_port
         self._on_state = on_state
-        self._cond = threading.Condition(threading.Lock())  # guards the queue; a plain Lock, see panic()
+        self._lock = threading.Lock()  # guards the queue; never taken by panic() or close(), see panic()
+        self._wake_read, self._wake_write = os.pipe()  # a byte in it: look at the queue and the flags again
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
         self._queue: list[_Entry] = []
         self._order = itertools.count()
         self._port: Port | None = None
@@ -125,20 +128,21 @@ class OutputThread:
     def schedule(self, message: mido.Message, at: float) -> None:
         """Send `message` at monotonic time `at` (at once if that has passed). Not for signal handlers."""
         rank = 0 if _is_note_off(message) else 1
-        with self._cond:
+        with self._lock:
             if self._stopping:
                 return
             entry = _Entry(at, rank, next(self._order), message)
             heapq.heappush(self._queue, entry)
-            if self._queue[0] is entry:
-                self._cond.notify()
+            earliest = self._queue[0] is entry
+        if earliest:
+            self._wake()
 
     def panic(self) -> None:
         """End every sounding note, send All Notes Off on every channel used, and drop everything pending.
 
-        Safe in a signal handler: it only sets a flag and never blocks, so the
-        thread acts on it within IDLE_WAKE_S even if the handler interrupted a
-        thread holding the queue's lock.
+        Safe in a signal handler: it only sets a flag and writes a byte to the
+        thread's wake-up pipe, never taking a lock, so the thread acts on it at
+        once even if the handler interrupted a thread holding the queue's lock.
         """
         self._panic_requested = True
         self._wake()
@@ -156,6 +160,8 @@ class OutputThread:
             thread.join(timeout)
             if thread.is_alive():
                 log.warning("the MIDI output thread did not stop within %.1f s", timeout)
+            else:
+                self._close_wake_pipe()
         atexit.unregister(self.close)
 
     def stats(self) -> OutputStats:
@@ -169,11 +175,19 @@ class OutputThread:
         self.close()
 
     def _wake(self) -> None:
-        if self._cond.acquire(blocking=False):
-            try:
-                self._cond.notify()
-            finally:
-                self._cond.release()
+        fd = self._wake_write
+        if fd < 0:  # closed: the thread has ended
+            return
+        try:
+            os.write(fd, b"\0")
+        except BlockingIOError:  # the pipe is full of wake-ups already
+            pass
+
+    def _close_wake_pipe(self) -> None:
+        fds, (self._wake_read, self._wake_write) = (self._wake_read, self._wake_write), (-1, -1)
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
 
     def _run(self) -> None:
         self._realtime = promote_current_thread()
@@ -187,7 +201,9 @@ class OutputThread:
                 if time.monotonic() >= next_watch:
                     self._watch_port()
                     next_watch = time.monotonic() + WATCH_INTERVAL_S
-                entry = self._next_due()
+                    if self._port is None:  # lost: look again when the next reopening is due
+                        next_watch = min(next_watch, max(self._next_attempt, time.monotonic()))
+                entry = self._next_due(next_watch)
                 if entry is not None:
                     while time.monotonic() < entry.at:
                         pass
@@ -201,15 +217,30 @@ class OutputThread:
             self._close_port()
             self._set_state(PortState.CLOSED)
 
-    def _next_due(self) -> _Entry | None:
-        """The earliest message once it is within SPIN_S of its time; None after at most IDLE_WAKE_S, or when woken."""
-        with self._cond:
+    def _next_due(self, next_watch: float) -> _Entry | None:
+        """The earliest message once it is within SPIN_S of its time; None when woken, or at `next_watch`.
+
+        Between messages the thread sleeps on its wake-up pipe, so an idle one
+        wakes only for the port's watch, every WATCH_INTERVAL_S.
+        """
+        with self._lock:
             entry = self._pop_due()
-            if entry is None and not (self._stopping or self._panic_requested):
-                wait = self._queue[0].at - SPIN_S - time.monotonic() if self._queue else IDLE_WAKE_S
-                self._cond.wait(min(wait, IDLE_WAKE_S))
+            wake_at = min(self._queue[0].at - SPIN_S, next_watch) if self._queue else next_watch
+        if entry is None and not (self._stopping or self._panic_requested):
+            wait = wake_at - time.monotonic()
+            if wait > 0:
+                select.select([self._wake_read], [], [], wait)
+            self._drain_wake_ups()
+            with self._lock:
                 entry = self._pop_due()
-            return entry
+        return entry
+
+    def _drain_wake_ups(self) -> None:
+        try:
+            while os.read(self._wake_read, 256):
+                pass
+        except BlockingIOError:
+            pass
 
     def _pop_due(self) -> _Entry | None:
         if self._stopping or self._panic_requested:
@@ -252,7 +283,7 @@ class OutputThread:
             self._deliver(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
 
     def _drop_pending(self) -> None:
-        with self._cond:
+        with self._lock:
             self._dropped += len(self._queue)
             self._queue.clear()
 
