@@ -1,0 +1,113 @@
+"""A second Ableton Link peer for tests and benchmarks, on a private network of its own.
+
+Link finds peers by multicast on every network interface. Tests and
+benchmarks must neither join a musician's real session on the local network
+(the peer sets tempos and stops the transport) nor send anything past this
+machine, so private_network() moves the calling thread, and every thread and
+process it starts from then on, into a new network namespace that has only
+its own loopback interface (Linux, as root), and back again at the end.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+CLONE_NEWNET = 0x40000000  # from <sched.h>
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1  # from <linux/sockios.h> and <net/if.h>
+DISCOVERY_S = 3.0  # two Link peers on one machine find each other in about half a second
+
+
+class NoPrivateNetwork(Exception):
+    """The thread could not be given a network of its own (not Linux, or not allowed)."""
+
+
+@contextmanager
+def private_network() -> Iterator[None]:
+    """Run the block in a fresh network namespace with its loopback interface up; NoPrivateNetwork if impossible."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        home = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
+    except OSError as error:
+        raise NoPrivateNetwork(f"no network namespaces here ({error.strerror})") from None
+    try:
+        if libc.unshare(CLONE_NEWNET) != 0:
+            raise NoPrivateNetwork(f"unshare(CLONE_NEWNET) failed: {os.strerror(ctypes.get_errno())} (needs root)")
+        _loopback_up()
+        yield
+    finally:
+        libc.setns(home, CLONE_NEWNET)
+        os.close(home)
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(probe, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(probe, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+
+
+def wait_until(condition, timeout: float, what: str, poll_s: float = 0.002) -> float:
+    """Wait for condition() with a deadline; returns the seconds it took, AssertionError naming `what` after."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"no {what} within {timeout} s")
+        time.sleep(poll_s)
+    return time.monotonic() - start
+
+
+class LinkPeer:
+    """Another app in the Link session (standing in for Live): reads and changes tempo, beat and transport."""
+
+    def __init__(self, tempo_bpm: float = 120.0, start_stop_sync: bool = False):
+        import link
+
+        self.link = link.Link(tempo_bpm)
+        self.link.startStopSyncEnabled = start_stop_sync
+        self.link.enabled = True
+
+    @property
+    def peers(self) -> int:
+        return self.link.numPeers()
+
+    @property
+    def tempo_bpm(self) -> float:
+        return self.link.captureAppSessionState().tempo()
+
+    def set_tempo(self, tempo_bpm: float) -> None:
+        state = self.link.captureAppSessionState()
+        state.setTempo(tempo_bpm, self.link.clock().micros())
+        self.link.commitAppSessionState(state)
+
+    def set_playing(self, playing: bool) -> None:
+        state = self.link.captureAppSessionState()
+        state.setIsPlaying(playing, self.link.clock().micros())
+        self.link.commitAppSessionState(state)
+
+    def monotonic_minus_link(self) -> float:
+        before = time.monotonic()
+        link_now = self.link.clock().micros() / 1e6
+        return (before + time.monotonic()) / 2 - link_now
+
+    def phase_at(self, t: float, quantum: float = 1.0) -> float:
+        """The session's phase (beats into the quantum) at monotonic time `t`."""
+        micros = round((t - self.monotonic_minus_link()) * 1e6)
+        return self.link.captureAppSessionState().phaseAtTime(micros, quantum)
+
+    def grid_error(self, t: float, quantum: float = 1.0) -> float:
+        """Seconds from monotonic time `t` to the nearest start of a quantum in the session (negative: early)."""
+        state = self.link.captureAppSessionState()
+        phase = self.phase_at(t, quantum)
+        beats = phase if phase < quantum / 2 else phase - quantum
+        return beats * 60.0 / state.tempo()
+
+    def close(self) -> None:
+        self.link.enabled = False
