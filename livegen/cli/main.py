@@ -21,6 +21,9 @@ from tqdm import tqdm
 from livegen import __version__
 from livegen.abc import Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.cli.validation import (OneLineParser, check_meter_for_midi, existing_file, fraction_below_one,
+                                    output_file, output_folder, port_number, positive_float, positive_int,
+                                    tempo_bpm)
 from livegen.perform.arrangement import ArrangementSettings
 from livegen.compose.composer import TUNE_TYPES, TunePlan
 from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
@@ -34,7 +37,7 @@ from livegen.model.model_file import load_model
 from livegen.control.parameters import (DEFAULT_CC_MAP, FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE,
                                 Parameter, parse_cc_map)
 from livegen.control.presets import load_preset, preset_names
-from livegen.perform.piano_roll import write_piano_roll
+from livegen.perform.piano_roll import require_matplotlib, write_piano_roll
 from livegen.realtime.recorder import default_sessions_folder
 from livegen.perform.render import file_stem, perform
 from livegen.compose.sampler import SamplingSettings
@@ -46,6 +49,7 @@ TRAINING_EXTRA_HINT = "pip install 'livegen[train]' (from a checkout: pip instal
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(format="livegen: %(message)s")  # warnings (e.g. what a MIDI file can't hold) as one line
     parser = build_parser()
     arguments = parser.parse_args(argv)
     if not hasattr(arguments, "handler"):
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="livegen",
         description="A character-level LSTM that writes folk tunes in ABC notation and plays them as MIDI.",
     )
@@ -88,15 +92,15 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
         _add_parameter_option(group, PARAMETERS[name], live=False)
     group.add_argument("--no-constraints", dest="constrained", action="store_false",
                        help="let the model write invalid ABC and bars of any length")
-    group.add_argument("--max-length", type=int, default=3000, help="characters per tune before it is ended")
+    group.add_argument("--max-length", type=positive_int, default=3000, help="characters per tune before it is ended")
     group.add_argument("--meter", help="metre of every tune, as in ABC: 6/8, 4/4, 3/4, C ...")
     group.add_argument("--key", help="key and mode as in ABC: G, Em, Ador, Dmix, Bb ...")
     group.add_argument("--unit-length", help="ABC unit note length, e.g. 1/8 (default: from the metre)")
     group.add_argument("--type", dest="tune_type", choices=sorted(TUNE_TYPES),
                        help="tune type: sets the metre unless --meter is given")
     group.add_argument("--prime", help="your own ABC opening instead of a built header (\\n for new lines)")
-    group.add_argument("--streams", type=int, default=16, help="tunes written at once (a batch for the engine)")
-    group.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    group.add_argument("--streams", type=positive_int, default=16, help="tunes written at once (a batch for the engine)")
+    group.add_argument("--threads", type=positive_int, default=1, help="onnxruntime threads")
 
 
 DEFAULT_HELP = " (default: %(default)s)"  # for options whose default says something
@@ -129,12 +133,12 @@ def _add_run(verbs) -> None:
                       help="your own controller map instead of the default one (listed below), e.g. "
                       "temperature=74,tempo=71")
     midi.add_argument("--no-cc", dest="control", action="store_false", help="no control port")
-    midi.add_argument("--lookahead", type=float, default=1.0,
+    midi.add_argument("--lookahead", type=positive_float, default=1.0,
                       help="beats of music generated ahead of what is heard" + DEFAULT_HELP)
     osc = run.add_argument_group("OSC")
     osc.add_argument("--osc-host", default="127.0.0.1", help="address to listen on; another than this "
                      "computer's own needs --osc-allow" + DEFAULT_HELP)
-    osc.add_argument("--osc-port", type=int, default=9000, help="UDP port to listen on (0: any free port)" + DEFAULT_HELP)
+    osc.add_argument("--osc-port", type=port_number, default=9000, help="UDP port to listen on (0: any free port)" + DEFAULT_HELP)
     osc.add_argument("--osc-allow", type=lambda text: tuple(text.replace(",", " ").split()), default=(),
                      metavar="ADDRESS[,ADDRESS...]", help="controllers (IP addresses) accepted from other computers")
     osc.add_argument("--feedback", type=_host_and_port, action="append", default=[], metavar="HOST:PORT",
@@ -150,16 +154,16 @@ def _add_run(verbs) -> None:
     playing = run.add_argument_group("playing")
     playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
     playing.add_argument("--chord-velocity", type=_velocity, default=62, help="chord velocity (1-127)" + DEFAULT_HELP)
-    playing.add_argument("--accent", type=int, default=14, help="velocity added on the first beat of a bar "
+    playing.add_argument("--accent", type=_midi_value, default=14, help="velocity added on the first beat of a bar "
                          "(half of it on the other strong beats)" + DEFAULT_HELP)
     playing.add_argument("--lowest", type=_midi_value, default=21, help="lowest melody note (MIDI number); "
                          "notes below move up by octaves" + DEFAULT_HELP)
     playing.add_argument("--highest", type=_midi_value, default=108, help="highest melody note (MIDI number)" + DEFAULT_HELP)
     tunes = run.add_argument_group("tunes")
     tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
-    tunes.add_argument("--max-length", type=int, default=3000,
+    tunes.add_argument("--max-length", type=positive_int, default=3000,
                        help="characters per tune: past 80%% of this a tune ends at the next full bar" + DEFAULT_HELP)
-    tunes.add_argument("--tunes", type=int, default=None, help="stop after this many tunes (default: play until "
+    tunes.add_argument("--tunes", type=positive_int, default=None, help="stop after this many tunes (default: play until "
                        "stopped)")
     session = run.add_argument_group("session")
     session.add_argument("--record", type=Path, default=None, metavar="DIR",
@@ -258,9 +262,9 @@ def _add_generate(verbs) -> None:
         "(melody on channel 1, chord symbols as held chords on channel 2).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    generate.add_argument("-n", "--count", type=int, default=10, help="number of tunes")
-    generate.add_argument("-o", "--out", type=Path, default=Path("generated"), help="output folder")
-    generate.add_argument("--tempo", type=float, default=None,
+    generate.add_argument("-n", "--count", type=positive_int, default=10, help="number of tunes")
+    generate.add_argument("-o", "--out", type=output_folder, default=Path("generated"), help="output folder")
+    generate.add_argument("--tempo", type=tempo_bpm, default=None,
                           help="quarter notes per minute for the .mid files (default: the tune's Q: or 120)")
     generate.add_argument("--plot", action="store_true", help="also write a piano-roll PNG per tune")
     _add_sampling_options(generate)
@@ -275,8 +279,8 @@ def _add_render(verbs) -> None:
         "expansion and chord voicing.",
     )
     render.add_argument("abc", type=Path, help="an .abc file")
-    render.add_argument("-o", "--out", type=Path, default=Path("rendered"), help="output folder")
-    render.add_argument("--tempo", type=float, default=None,
+    render.add_argument("-o", "--out", type=output_folder, default=Path("rendered"), help="output folder")
+    render.add_argument("--tempo", type=tempo_bpm, default=None,
                         help="quarter notes per minute (default: each tune's Q: or 120)")
     render.set_defaults(handler=_run_render)
 
@@ -310,33 +314,33 @@ def _add_train(verbs) -> None:
     )
     train.add_argument("--data", type=Path, default=None,
                        help=f"folder of .abc files (default: {DEFAULT_CORPUS} when it exists)")
-    train.add_argument("--out", type=Path, default=None,
+    train.add_argument("--out", type=output_folder, default=None,
                        help="run folder for checkpoints, history and loss curve (default: runs/<date-time>)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
-    train.add_argument("--embedding", type=int, default=512, help="embedding size")
-    train.add_argument("--units", type=int, default=256, help="LSTM units per layer")
-    train.add_argument("--layers", type=int, default=3, help="number of LSTM layers")
-    train.add_argument("--dropout", type=float, default=0.2, help="dropout after each LSTM layer")
-    train.add_argument("--epochs", type=int, default=100, help="most epochs (early stopping usually ends sooner)")
-    train.add_argument("--batch-size", type=int, default=64,
+    train.add_argument("--embedding", type=positive_int, default=512, help="embedding size")
+    train.add_argument("--units", type=positive_int, default=256, help="LSTM units per layer")
+    train.add_argument("--layers", type=positive_int, default=3, help="number of LSTM layers")
+    train.add_argument("--dropout", type=fraction_below_one, default=0.2, help="dropout after each LSTM layer")
+    train.add_argument("--epochs", type=positive_int, default=100, help="most epochs (early stopping usually ends sooner)")
+    train.add_argument("--batch-size", type=positive_int, default=64,
                        help="sequences per step: the global batch, shared out among all replicas and workers")
-    train.add_argument("--sequence-length", type=int, default=128, help="characters per training sequence")
-    train.add_argument("--learning-rate", type=float, default=2e-3,
+    train.add_argument("--sequence-length", type=positive_int, default=128, help="characters per training sequence")
+    train.add_argument("--learning-rate", type=positive_float, default=2e-3,
                        help="Adam learning rate; it belongs with the global batch, so keep it when you add devices "
                        "at the same --batch-size (docs/DISTRIBUTED.md: raising both)")
     train.add_argument("--learning-rate-schedule", choices=("constant", "plateau"), default="constant",
                        help="plateau: halve the learning rate after every epoch that does not improve validation")
-    train.add_argument("--patience", type=int, default=3, help="epochs without improvement before stopping")
+    train.add_argument("--patience", type=positive_int, default=3, help="epochs without improvement before stopping")
     train.add_argument("--transpose-to", default="auto", metavar="KEYS",
                        help="offer each training tune in other keys too: auto (the keys the corpus writes each "
                        "mode in), none, or tonics such as G,D,A; validation tunes are never transposed")
-    train.add_argument("--max-tunes", type=int, default=None, help="use only the first N tunes (quick trials)")
+    train.add_argument("--max-tunes", type=positive_int, default=None, help="use only the first N tunes (quick trials)")
     train.add_argument("--seed", type=int, default=0, help="random seed")
     distributed = train.add_argument_group("devices and machines (docs/DISTRIBUTED.md)")
     distributed.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                              help="default: one device; mirrored: every GPU here (or --devices logical CPU "
                              "devices); multiworker: the cluster of machines in TF_CONFIG, one process each")
-    distributed.add_argument("--devices", type=int, default=None,
+    distributed.add_argument("--devices", type=positive_int, default=None,
                              help="with mirrored: the first N GPUs, or N logical CPU devices on a machine without "
                              "GPUs (for trying it out: they share the same cores)")
     distributed.add_argument("--mixed-precision", action="store_true",
@@ -352,8 +356,8 @@ def _add_export(verbs) -> None:
         "as ONNX, with the vocabulary and model card in its metadata, then check that it gives the Keras "
         "model's logits on held-out text.",
     )
-    export.add_argument("model", type=Path, help="best.keras from a training run (training.json beside it)")
-    export.add_argument("-o", "--output", type=Path, default=Path("model.onnx"), help="ONNX file to write")
+    export.add_argument("model", type=existing_file, help="best.keras from a training run (training.json beside it)")
+    export.add_argument("-o", "--output", type=output_file, default=Path("model.onnx"), help="ONNX file to write")
     export.add_argument("--weights", choices=("float32", "int8"), default="float32",
                         help="int8: dynamically quantised weights, several times faster per step; written only "
                         "if it scores within 1%% of float32 on the validation tunes")
@@ -381,10 +385,6 @@ def _run_run(arguments, argv) -> None:
     handler = LineAwareHandler(status_line)
     handler.setFormatter(logging.Formatter("livegen: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    if arguments.lookahead <= 0:
-        raise LivegenError("--lookahead must be more than 0 beats")
-    if arguments.tunes is not None and arguments.tunes < 1:
-        raise LivegenError("--tunes must be at least 1")
     values = load_preset(arguments.preset).values if arguments.preset else {}
     values |= {name: getattr(arguments, name) for name in PARAMETERS if getattr(arguments, name, None) is not None}
     osc = OscOptions(arguments.osc_host, arguments.osc_port, arguments.osc_allow,
@@ -459,6 +459,9 @@ def _compose(arguments, count: int) -> list:
 
 
 def _run_generate(arguments, argv) -> None:
+    check_meter_for_midi(arguments.meter)
+    if arguments.plot:
+        require_matplotlib()
     tunes = _compose(arguments, arguments.count)
     arguments.out.mkdir(parents=True, exist_ok=True)
     abc_path = arguments.out / "tunes.abc"

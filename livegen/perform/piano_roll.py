@@ -13,12 +13,17 @@ from livegen.perform.render import PerformedTune
 CHANNEL_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red")
 
 
-def write_piano_roll(tune: PerformedTune, target: Path) -> None:
+def require_matplotlib():
+    """matplotlib, or one line saying how to install it (`generate` asks before composing)."""
     try:
         import matplotlib
     except ImportError:
         raise LivegenError("--plot needs matplotlib: pip install 'livegen[plot]'") from None
-    matplotlib.use("Agg")
+    return matplotlib
+
+
+def write_piano_roll(tune: PerformedTune, target: Path) -> None:
+    require_matplotlib().use("Agg")
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(12, 4))

@@ -14,6 +14,7 @@ from fractions import Fraction
 from livegen.abc import Event, Field, play_order, timeline
 from livegen.abc.fields import parse_meter, parse_tempo
 from livegen.perform.arrangement import ArrangementSettings, PerformedNote, arrange
+from livegen.perform.midi_file import time_signature
 
 DEFAULT_TEMPO = 120.0
 
@@ -37,9 +38,7 @@ def perform(events: list[Event], settings: ArrangementSettings = ArrangementSett
         tempo = parse_tempo(fields.get("Q", ""), Fraction(1, 8)) if "Q" in fields else None
         tempo_bpm = float(tempo.bpm * tempo.beat * 4) if tempo is not None else DEFAULT_TEMPO
     meter = parse_meter(fields.get("M", ""))
-    signature = None
-    if meter is not None and meter.bar_length is not None and meter.numerator:
-        signature = (meter.numerator, (meter.bar_length / meter.numerator).denominator)
+    signature = time_signature(meter) if meter is not None else None
     notes = arrange(timeline(play_order(events)), settings)
     return PerformedTune(fields.get("T", "").strip(), notes, tempo_bpm, signature)
 
