@@ -10,6 +10,7 @@ starting `livegen run`, must load no training framework and no pytest.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -48,8 +50,6 @@ STAGE_MAY_IMPORT = {
 ONLY_LAZILY = {("cli", "export")}
 
 TRAINING_FRAMEWORKS = {"tensorflow", "keras", "tf2onnx", "onnx"}
-# Distribution names in pyproject.toml whose import names differ.
-IMPORT_NAMES = {"python-rtmidi": "rtmidi", "python-osc": "pythonosc"}
 
 
 class Import:
@@ -94,15 +94,31 @@ def stage_of(module: str) -> str | None:
     return parts[1] if parts[0] == "livegen" and len(parts) > 1 else None
 
 
-def import_names(requirements: list[str]) -> set[str]:
-    """The names to import for requirements such as "python-osc>=1.8"."""
-    names = {re.match(r"[A-Za-z0-9_.-]+", requirement)[0] for requirement in requirements}
-    return {IMPORT_NAMES.get(name, name.replace("-", "_")) for name in names}
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distributions(requirements: list[str]) -> set[str]:
+    """The distribution names in requirements such as "python-osc>=1.8"."""
+    return {normalised(re.match(r"[A-Za-z0-9_.-]+", requirement)[0]) for requirement in requirements}
+
+
+def provided_by(top_level: str, allowed: set[str]) -> bool:
+    """Whether a distribution among `allowed` provides the import name (python-rtmidi gives rtmidi)."""
+    return any(normalised(name) in allowed for name in installed().get(top_level, [top_level]))
+
+
+@functools.cache
+def installed() -> dict[str, list[str]]:
+    """Import names to the installed distributions that provide them (slow to build, so once)."""
+    return packages_distributions()
 
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-RUNTIME = import_names(PROJECT["dependencies"])
-PLOT_EXTRA = import_names(PROJECT["optional-dependencies"]["plot"])
+RUNTIME = distributions(PROJECT["dependencies"])
+# Extras (the piano roll's matplotlib, a harness's Link peer) are imported inside the function that needs them.
+EXTRAS = distributions([requirement for extra, requirements in PROJECT["optional-dependencies"].items()
+                        if extra not in ("train", "dev") for requirement in requirements])
 
 
 def violations(module: str, imports: list[Import]) -> list[str]:
@@ -122,7 +138,7 @@ def violations(module: str, imports: list[Import]) -> list[str]:
         elif here != "export" and top not in sys.stdlib_module_names:
             if top in TRAINING_FRAMEWORKS:
                 problems.append(f"{where}: only livegen.export may import the training frameworks")
-            elif top not in RUNTIME and not (found.lazy and top in PLOT_EXTRA):
+            elif not provided_by(top, RUNTIME) and not (found.lazy and provided_by(top, EXTRAS)):
                 problems.append(f"{where}: not a runtime dependency in pyproject.toml (an extra only lazily)")
     return problems
 
