@@ -93,15 +93,16 @@ def open_output(name: str, backend: str = "auto") -> OutputPort:
     backend = resolve_backend(backend)
     ports = mido.Backend(_mido_backend_name(backend))
     with _client_guard():
-        destinations, sources = ports.get_output_names(), ports.get_input_names()
-        existing = _find_port(name, destinations, backend)
-        if existing is None:
-            _refuse_new_port(name, backend, taken_by=sources)
-        try:
-            if existing is not None:
-                port = ports.open_output(existing)
-            else:
+        try:  # listing opens clients too: a JACK server gone since the probe fails here (SystemError)
+            destinations, sources = ports.get_output_names(), ports.get_input_names()
+            existing = _find_port(name, destinations, backend)
+            if existing is None:
+                _refuse_new_port(name, backend, taken_by=sources)
                 port = ports.open_output(name, virtual=True, client_name=name)
+            else:
+                port = ports.open_output(existing)
+        except LivegenError:
+            raise
         except Exception as error:  # rtmidi raises several types, all meaning the same to the user
             raise LivegenError(_open_failure(f"MIDI port {name!r} on {backend}", backend, error)) from None
         return OutputPort(port, backend, existing is not None)
@@ -160,7 +161,11 @@ def list_ports() -> dict[str, BackendPorts]:
             continue
         ports = mido.Backend(_mido_backend_name(backend))
         with _client_guard():
-            listing[backend] = BackendPorts(backend, tuple(ports.get_input_names()), tuple(ports.get_output_names()))
+            try:
+                listing[backend] = BackendPorts(backend, tuple(ports.get_input_names()),
+                                                tuple(ports.get_output_names()))
+            except Exception as error:  # the server went away since the probe
+                listing[backend] = BackendPorts(backend, problem=_open_failure(f"{backend} MIDI", backend, error))
     return listing
 
 
