@@ -33,7 +33,7 @@ from livegen.abc import (
     play_order,
     timeline,
 )
-from livegen.abc import parser as parser_module
+from livegen.abc import limits
 
 EXAMPLES = 10_000
 FUZZ = settings(
@@ -48,7 +48,7 @@ FUZZ = settings(
 ABC_CHARACTERS = "ABCDEFGabcdefgzxZXy^_=,'/0123456789|:[]{}()<>-\"!+.~HLMOPSTuv%\\&#*;?@$` \t\n\rKQ"
 HEADERS = ["", "X:1\nK:C\n", "X:1\nM:6/8\nL:1/8\nK:G\n", "X:1\nP:AB\nM:2/4\nK:Dm\nP:A\n"]
 BUFFER_BOUND = (
-    parser_module.MAX_FIELD + parser_module.MAX_CHORD_NOTES + parser_module.MAX_DECORATIONS + 2 * 7
+    limits.MAX_FIELD + limits.MAX_CHORD_NOTES + limits.MAX_DECORATIONS + 2 * 7
 )
 
 # Random bytes read through a table (hypothesis draws bytes far faster than

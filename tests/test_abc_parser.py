@@ -601,3 +601,24 @@ def test_a_tempo_in_words_alone_is_no_error_but_a_broken_number_is():
     assert any(isinstance(event, Diagnostic) for event in events)
     parser.feed_text('Q:"Allegro" 1/4=132\n')
     assert (parser.state.tempo.beat, parser.state.tempo.bpm) == (F(1, 4), 132)
+
+
+# ------------------------------------------------------------ parser state
+
+
+def test_a_fresh_parser_answers_every_question_about_its_state():
+    parser = AbcStreamParser()
+    assert parser.field_name == ""
+    assert parser.token_in_progress() == "" and parser.bar_filled() == 0 and not parser.in_tuplet
+
+
+def test_the_parser_state_is_declared_in_one_place():
+    """Every attribute exists from __init__ on: reading any text adds none."""
+    parser = AbcStreamParser()
+    declared = set(vars(parser))
+    parser.feed_text(
+        'X:1\nT:t\nM:6/8\nQ:1/4=90\nK:D\n|:"Am7"!trill!^F,2>G (3ABc [CEG]2 {g}A z x Z2 [K:G][L:1/16]|[1 c4-:|[2 c4||\n'
+        "kB2 __B =c' & (A B)\n\nX:2\nK:C\n"
+    )
+    parser.flush()
+    assert set(vars(parser)) == declared

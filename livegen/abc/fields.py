@@ -11,6 +11,10 @@ CUT_TIME = Fraction(2, 2)
 # Longest number the parser accepts in a field (guards against "L:1/99999999999").
 _MAX_DIGITS = 4
 
+# A field is a letter and a colon at the start of a line ("T:The Rose Tree"),
+# or inside square brackets in the music ("[K:D]").
+FIELD_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
 
 @dataclass(frozen=True, slots=True)
 class Meter:
