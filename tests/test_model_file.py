@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import subprocess
 import sys
@@ -93,3 +95,49 @@ def test_the_runtime_loads_and_steps_a_model_without_importing_tensorflow():
                             env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def step_model_of_constant_logits(path: Path, value: float, units: int = 4) -> Path:
+    """A one-layer livegen step model, built with onnx's helpers, whose logits are all `value` (NaN, inf...)."""
+    shipped = load_model()
+    characters = shipped.vocabulary.characters
+    helper, tensor = onnx.helper, onnx.TensorProto
+    table = helper.make_tensor("table", tensor.FLOAT, [len(characters), len(characters)],
+                               [value] * len(characters) ** 2)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "token"], ["logits"]),
+         helper.make_node("Identity", ["h0"], ["next_h0"]), helper.make_node("Identity", ["c0"], ["next_c0"])],
+        "constant-logits",
+        [helper.make_tensor_value_info("token", tensor.INT64, ["batch"]),
+         *(helper.make_tensor_value_info(name, tensor.FLOAT, ["batch", units]) for name in ("h0", "c0"))],
+        [helper.make_tensor_value_info("logits", tensor.FLOAT, ["batch", len(characters)]),
+         *(helper.make_tensor_value_info(name, tensor.FLOAT, ["batch", units]) for name in ("next_h0", "next_c0"))],
+        initializer=[table],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    card = {**shipped.card, "layers": 1, "units": units}
+    helper.set_model_props(model, {"livegen.format": "1", "livegen.vocabulary": json.dumps(characters),
+                                   "livegen.card": json.dumps(card)})
+    onnx.save(model, path)
+    return path
+
+
+def test_a_model_whose_outputs_are_not_finite_is_refused_at_load(tmp_path):
+    finite = load_model(step_model_of_constant_logits(tmp_path / "flat.onnx", 0.0))  # the builder makes a model
+    assert finite.layers == 1 and finite.units == 4
+    for value in (math.nan, math.inf):
+        broken = step_model_of_constant_logits(tmp_path / f"{value}.onnx", value)
+        with pytest.raises(LivegenError, match="not finite numbers"):
+            load_model(broken)
+
+
+def test_generate_and_run_refuse_a_model_whose_outputs_are_nan_in_one_line(tmp_path):
+    broken = step_model_of_constant_logits(tmp_path / "nan.onnx", math.nan)
+    for verb in (["generate", "-n", "1", "-o", str(tmp_path / "out")], ["run", "--no-osc", "--no-cc", "--tunes", "1"]):
+        result = subprocess.run([sys.executable, "-m", "livegen", *verb, "--model", str(broken)],
+                                capture_output=True, text=True, timeout=60, cwd=REPOSITORY)
+        assert result.returncode == 2, result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.startswith("livegen")]  # not a progress bar
+        assert lines == [f"livegen: error: {broken} is damaged: its first step gives logits that are not finite "
+                         "numbers (NaN or infinity); export the model again"], result.stderr
+        assert not (tmp_path / "out").exists()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import onnxruntime
 
 from livegen.errors import LivegenError
@@ -105,6 +106,7 @@ def load_model(path: Path | None = None, threads: int = 1, optimise_graph: bool 
     except (KeyError, ValueError, TypeError) as error:
         raise LivegenError(f"{path} has damaged livegen metadata ({error})") from None
     _check_interface(path, session, layers, units, len(vocabulary))
+    _check_first_step_is_finite(path, session, layers, units, len(vocabulary))
     return StepModelFile(path, session, vocabulary, card, layers, units)
 
 
@@ -118,3 +120,22 @@ def _check_interface(path: Path, session, layers: int, units: int, vocab_size: i
                            f"(inputs {sorted(inputs)}, outputs {sorted(outputs)})")
     if outputs[LOGITS_OUTPUT][-1] != vocab_size or any(inputs[name][-1] != units for name in state_names(layers)):
         raise LivegenError(f"{path}: tensor sizes disagree with its card ({units} units, {vocab_size} characters)")
+
+
+def _check_first_step_is_finite(path: Path, session, layers: int, units: int, vocab_size: int) -> None:
+    """Refuse a model whose first step gives NaN or infinity (damaged weights, a bad export).
+
+    Sampling from such logits draws nothing meaningful: the daemon would play
+    nothing and log nothing. One step of every character from the start state,
+    a batch of vocab_size, costs about a millisecond.
+    """
+    feed = {name: np.zeros((vocab_size, units), np.float32) for name in state_names(layers)}
+    feed[TOKEN_INPUT] = np.arange(vocab_size, dtype=np.int64)
+    try:
+        outputs = session.run([LOGITS_OUTPUT, *next_state_names(layers)], feed)
+    except Exception as error:  # onnxruntime's own exception types
+        raise LivegenError(f"{path} fails its first step: {str(error).splitlines()[0][:200]}") from None
+    for name, values in zip([LOGITS_OUTPUT, *next_state_names(layers)], outputs):
+        if not np.isfinite(values).all():
+            raise LivegenError(f"{path} is damaged: its first step gives {name} that are not finite numbers "
+                               "(NaN or infinity); export the model again")
