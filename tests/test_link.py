@@ -70,9 +70,10 @@ def grid_errors(peer: LinkPeer, times: list[float], quantum: float = 1.0) -> lis
 
 
 def test_the_clock_joins_the_session_and_takes_its_tempo_and_beats(link_network, link_clock):
-    peer = link_network(LinkPeer, 97.0)
+    peer = link_network(LinkPeer, 120.0)
     clock = link_clock(120.0)
     wait_until(lambda: clock.peers == 1 and peer.peers == 1, DISCOVERY_S, "each other as peers")
+    peer.set_tempo(97.0)
     wait_until(lambda: abs(clock.tempo_bpm - 97.0) < 0.01, 1.0, "the session's 97 BPM")
     time.sleep(0.05)  # the follower's next reading settles the line on the session's
     now = time.monotonic()
