@@ -27,7 +27,6 @@ import sys
 import threading
 import time
 from datetime import datetime
-from pathlib import Path
 
 import mido
 import numpy as np
@@ -52,8 +51,8 @@ def main() -> int:
     parser.add_argument("--bpm", type=float, default=180.0, help="tempo of the sixteenth notes")
     parser.add_argument("--no-load", action="store_true", help="don't step the model in the background")
     parser.add_argument("--promote-load", action="store_true",
-                        help="give the model thread real-time priority 1, as livegen.realtime.output.promote_current_thread "
-                        "advises for the daemon's generation thread")
+                        help="give the model thread real-time priority 1, as "
+                        "livegen.realtime.output.promote_current_thread advises for the daemon's generation thread")
     parser.add_argument("--ordinary-jack", action="store_true",
                         help="run jackd without real-time scheduling (-r), as the tests do")
     options = parser.parse_args()

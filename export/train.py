@@ -24,18 +24,18 @@ import time
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from livegen.errors import LivegenError
 from livegen.export import distribute, transpose
 from livegen.export.corpus import Tune, corpus_text, load_tunes
 from livegen.export.keras_multiworker import repaired_fit
 from livegen.export.model import ModelConfig, build_sequence_model, cross_entropy_totals
-from livegen.errors import LivegenError
 from livegen.model.vocab import Vocabulary
 
 TRAINING_RECORD = "training.json"
@@ -313,7 +313,7 @@ def _training_record(options: TrainingOptions, corpus: CorpusSplit, config: Mode
         "replicas": workers.strategy.num_replicas_in_sync,
         "mixed_precision": options.mixed_precision,
         "command": options.command,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "parity_text": parity_text,
         "validation_texts": [tune.text + "\n" for tune in corpus.validation],
     }

@@ -1,4 +1,5 @@
-"""Training under tf.distribute: two real workers on 127.0.0.1, a worker restart, mirrored devices, TF_CONFIG mistakes."""
+"""Training under tf.distribute: two real workers on 127.0.0.1, a worker restart, mirrored devices, TF_CONFIG
+mistakes."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def tiny_training(nottingham: Path, run: Path, epochs: int) -> list[str]:
 
 def epoch_lines(log: Path) -> list[str]:
     """The per-epoch scores a worker printed, without its own timing."""
-    return re.findall(r"^epoch \d+: training [\d.]+ bits/char, validation [\d.]+ bits/char", log.read_text(), re.MULTILINE)
+    scores = r"^epoch \d+: training [\d.]+ bits/char, validation [\d.]+ bits/char"
+    return re.findall(scores, log.read_text(), re.MULTILINE)
 
 
 def test_two_workers_train_one_model_that_exports_to_onnx(training_extra, nottingham, tmp_path):

@@ -14,16 +14,16 @@ import pytest
 
 from livegen.abc import AbcStreamParser, Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
-from livegen.perform.arrangement import ArrangementSettings, PerformedNote
 from livegen.compose.composer import TunePlan
 from livegen.compose.constraints import AbcConstraints, BarTracker
+from livegen.compose.sampler import SamplingSettings
 from livegen.errors import LivegenError
+from livegen.model.model_file import load_model
 from livegen.offline.evaluate import CopyIndex, bar_texts, evaluate
 from livegen.offline.generate import compose_tunes
+from livegen.perform.arrangement import ArrangementSettings, PerformedNote
 from livegen.perform.live_player import Cue, LivePlayer
-from livegen.model.model_file import load_model
 from livegen.perform.render import perform
-from livegen.compose.sampler import SamplingSettings
 
 
 @pytest.fixture(scope="module")

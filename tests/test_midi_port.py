@@ -8,9 +8,9 @@ import threading
 import mido
 import pytest
 
+from livegen.errors import LivegenError
 from livegen.realtime import midi_port
 from livegen.realtime.clock import MidiClockFollower
-from livegen.errors import LivegenError
 from livegen.realtime.midi_port import format_ports, list_ports, open_input, open_output, resolve_backend
 
 NOTE = mido.Message("note_on", channel=2, note=64, velocity=90)

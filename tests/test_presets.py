@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from livegen.compose.composer import TUNE_TYPES
-from livegen.errors import LivegenError
 from livegen.control.parameters import AUTO, PARAMETERS
 from livegen.control.presets import FIELDS, Preset, load_preset, preset_names, shipped_folder
+from livegen.errors import LivegenError
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "presets"

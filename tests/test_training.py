@@ -60,7 +60,8 @@ def test_training_twice_into_one_folder_or_resuming_nothing_is_a_clear_error(tin
 
 
 def test_without_the_training_extra_train_says_how_to_install_it():
-    blocked = "import sys; sys.modules['tensorflow'] = None; from livegen.cli.main import main; sys.exit(main(['train']))"
+    blocked = ("import sys; sys.modules['tensorflow'] = None; from livegen.cli.main import main; "
+               "sys.exit(main(['train']))")
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert result.returncode == 2

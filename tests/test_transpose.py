@@ -19,7 +19,8 @@ MELODY, BASS, CHORDS = 0, 1, 2
 
 
 def _performed(tune: str, shift: int = 0) -> list[tuple[int, int]]:
-    """livegen's performance shifted: melody pitches, and the pitch classes of voiced chords (their octave is the voicing's)."""
+    """livegen's performance shifted: melody pitches, and the pitch classes of voiced chords (their octave is the
+    voicing's)."""
     return [(note.pitch + shift if note.channel == 0 else (note.pitch + shift) % 12, note.channel)
             for note in perform(parse_tunes(tune)[0]).notes]
 

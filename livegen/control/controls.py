@@ -10,7 +10,7 @@ comparison per character.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from livegen.control.parameters import PARAMETERS, default_values
 

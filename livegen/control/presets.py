@@ -13,20 +13,23 @@ importable) they are read from the checkout's presets/ folder.
 
 `load_preset` takes a shipped preset's name (`slip-jig` or `slip_jig`) or a
 path to a .toml file; every problem is a LivegenError of one line that names
-the file and the field.
+the file and the field. A preset is a few short lines: a larger file, deep
+nesting or a long value is refused, and what is echoed in a message is cut
+short (reprlib), so no file can make a huge error line or exhaust the stack.
 """
 
 from __future__ import annotations
 
 import os
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from livegen.errors import LivegenError
 from livegen.control.parameters import PARAMETERS, VALUE_PARAMETERS
+from livegen.errors import LivegenError
 
 PRESET_PACKAGE = "livegen.presets_data"  # pyproject.toml maps it onto presets/
 SUFFIX = ".toml"
@@ -34,6 +37,9 @@ DESCRIPTION = "description"
 NOT_IN_PRESETS = ("play",)  # starting and stopping stays with the player
 FIELDS: tuple[str, ...] = (DESCRIPTION, *(parameter.name for parameter in VALUE_PARAMETERS
                                           if parameter.name not in NOT_IN_PRESETS))
+MAX_FILE_BYTES = 16 * 1024  # the shipped presets are a few hundred bytes
+MAX_DESCRIPTION_CHARS = 300
+MAX_VALUE_CHARS = 100  # longer than any choice's name
 
 
 @dataclass(frozen=True)
@@ -93,17 +99,23 @@ def _load_file(path: Path) -> Preset:
 
 
 def _parse(data: bytes, name: str, where: str) -> Preset:
+    if len(data) > MAX_FILE_BYTES:
+        raise LivegenError(f"{where}: {len(data):,} bytes is too large for a preset (at most {MAX_FILE_BYTES:,})")
     try:
         table = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise LivegenError(f"{where}: not UTF-8 text (byte {error.start})") from None
     except tomllib.TOMLDecodeError as error:
         raise LivegenError(f"{where}: TOML syntax error: {error}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
+        raise LivegenError(f"{where}: nested too deeply for a preset (a preset holds single values)") from None
     description = table.pop(DESCRIPTION, None)
-    if not isinstance(description, str) or not description.strip():
+    if not isinstance(description, str) or not description.strip() or len(description) > MAX_DESCRIPTION_CHARS:
         got = "is missing" if description is None else (
-            "is empty" if isinstance(description, str) else f"must be a string, not {description!r}")
-        raise LivegenError(f"{where}: field {DESCRIPTION!r} {got}: say in a few words what the preset plays")
+            f"must be a string, not {reprlib.repr(description)}" if not isinstance(description, str) else
+            "is empty" if not description.strip() else f"is {len(description):,} characters long")
+        raise LivegenError(f"{where}: field {DESCRIPTION!r} {got}: say in a few words what the preset plays "
+                           f"(at most {MAX_DESCRIPTION_CHARS} characters)")
     values: dict[str, object] = {}
     for key, value in table.items():
         values[key] = _checked(key, value, where)
@@ -112,6 +124,7 @@ def _parse(data: bytes, name: str, where: str) -> Preset:
 
 def _checked(key: str, value: object, where: str) -> object:
     parameter = PARAMETERS.get(key)
+    field_name = reprlib.repr(key)
     if parameter is None or key in NOT_IN_PRESETS or not parameter.holds_value:
         if parameter is None:
             hint = key.replace("-", "_")
@@ -120,12 +133,18 @@ def _checked(key: str, value: object, where: str) -> object:
             reason = "a preset may not set it (starting and stopping is up to the player)"
         else:
             reason = "it is an action, not a setting a preset can hold"
-        raise LivegenError(f"{where}: field {key!r}: {reason}; the fields are {', '.join(FIELDS)}")
+        raise LivegenError(f"{where}: field {field_name}: {reason}; the fields are {', '.join(FIELDS)}")
+    if isinstance(value, (dict, list)):
+        raise LivegenError(f"{where}: field {field_name}: a {'table' if isinstance(value, dict) else 'list'} "
+                           f"where one value belongs ({parameter.describe_range()})")
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        raise LivegenError(f"{where}: field {field_name}: {reprlib.repr(value)} is too long to be a value "
+                           f"({parameter.describe_range()})")
     if parameter.kind == "choice" and not isinstance(value, str):
-        raise LivegenError(f"{where}: field {key!r}: {value!r} is not a name; write one of "
+        raise LivegenError(f"{where}: field {field_name}: {value!r} is not a name; write one of "
                            f"{parameter.describe_range()} in quotes")
     try:
         return parameter.check(value)
     except ValueError as error:
-        raise LivegenError(f"{where}: field {key!r}: {error}") from None
+        raise LivegenError(f"{where}: field {field_name}: {error}") from None
 

@@ -21,7 +21,7 @@ class Vocabulary:
         self._ids = {character: index for index, character in enumerate(characters)}
 
     @classmethod
-    def from_text(cls, text: str) -> "Vocabulary":
+    def from_text(cls, text: str) -> Vocabulary:
         return cls("".join(sorted(set(text))))
 
     def __len__(self) -> int:

@@ -20,8 +20,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import mido
 
@@ -90,7 +91,7 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"jackd did not answer within {START_TIMEOUT_S} s:\n{self.output()}")
+                    raise RuntimeError(f"jackd did not answer within {START_TIMEOUT_S} s:\n{self.output()}") from None
             else:
                 raise RuntimeError(f"jackd exited with status {self._process.returncode}:\n{self.output()}")
 
