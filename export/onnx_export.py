@@ -1,10 +1,10 @@
 """`livegen export`: the trained Keras model as a one-character ONNX step model.
 
 tf2onnx turns a Keras 3 LSTM layer into Loop ops, several times slower per
-step than plain matrix products (DESIGN.md), so the step is rebuilt from the
+step than plain matrix products (docs/ARCHITECTURE.md), so the step is rebuilt from the
 trained layers' own LSTMCell objects (`lstm.cell` shares the weights) inside a
 tf.function whose state is explicit. The result has no Loop or Scan ops. The
-interface is documented in livegen/model_file.py.
+interface is documented in livegen/model/model_file.py.
 """
 
 from __future__ import annotations
