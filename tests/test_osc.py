@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import socket
 import struct
@@ -26,10 +27,11 @@ from livegen.control.parameters import (
     VALUE_PARAMETERS,
     parse_cc_map,
 )
+from livegen.control.rate_limited_log import MAX_LINE_CHARS, RateLimitedLog
 from livegen.errors import LivegenError
 from livegen.testing.bad_osc import message, message_builder
 
-DEADLINE_S = 5.0
+DEADLINE_S = 30.0  # only a failing test waits this long: generous, for a machine under load
 
 
 class ChangeLog:
@@ -203,6 +205,76 @@ def test_a_flood_is_cut_off_before_parsing(controls, server, client):
     elapsed = time.monotonic() - started
     assert server.refused > 0
     assert server.received <= BURST_PACKETS + MAX_PACKETS_PER_S * elapsed + markers
+
+
+def test_a_refused_value_is_never_echoed_in_full(controls, server, client, caplog):
+    """One 60 KB packet once made a 240 KB log line: every argument, address and line is bounded."""
+    log = ChangeLog(controls)
+    huge_text, huge_blob = "x" * 60_000, b"\xff" * 60_000
+    send(client, server, message("/livegen/type", huge_text), message("/livegen/tempo", huge_blob),
+         message("/livegen/" + huge_text[:60_000 - 20]), message(FEEDBACK_HERE, huge_text),
+         message("/livegen/transpose", 2))
+    log.wait_for("transpose", 2)
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 4 and all(len(line) < 400 for line in lines), [len(line) for line in lines]
+    assert "/livegen/type: refused a str argument of 60,000 characters" in lines[0]
+    assert "/livegen/tempo: refused a bytes argument of 60,000 characters" in lines[1]
+    assert log.changes == [("transpose", 2)]
+
+
+def test_every_rate_limited_line_is_bounded(caplog):
+    problems = RateLimitedLog(logging.getLogger("livegen.test"))
+    problems.warn("long", "y" * 100_000)
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert line == "y" * MAX_LINE_CHARS + f"... ({100_000 - MAX_LINE_CHARS:,} more characters)"
+
+
+def local_ipv4_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), or None without one."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))
+        address = probe.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return None if address.startswith("127.") else address
+
+
+def test_ipv4_clients_of_an_ipv6_socket_match_the_allow_list(controls):
+    """--osc-host :: takes IPv4 clients as ::ffff:a.b.c.d; they must match the allow list (and loopback) as a.b.c.d."""
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    local = local_ipv4_address()
+    allowed = OscServer(controls, host="::", port=0, allow=(local or "192.0.2.7",)).start()
+    refusing = OscServer(controls, host="::", port=0, allow=("192.0.2.99",)).start()
+    log = ChangeLog(controls)
+    senders = [("127.0.0.1", socket.AF_INET, "127.0.0.1"), ("::1", socket.AF_INET6, "::1")]
+    if local is not None:
+        senders.append((local, socket.AF_INET, local))
+    try:
+        for transpose, (source, family, target) in enumerate(senders, 1):
+            with socket.socket(family, socket.SOCK_DGRAM) as sender:
+                sender.bind((source, 0))
+                sender.sendto(message("/livegen/transpose", transpose), (target, allowed.port))
+            log.wait_for("transpose", transpose)
+        if local is not None:  # a client not on the list is still refused when it arrives mapped
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                sender.bind((local, 0))
+                deadline = time.monotonic() + DEADLINE_S
+                while refusing.refused == 0:
+                    assert time.monotonic() < deadline, "the unlisted client was not refused"
+                    sender.sendto(message("/livegen/transpose", 12), (local, refusing.port))
+                    time.sleep(0.05)
+            assert controls["transpose"] == len(senders)
+    finally:
+        allowed.close()
+        refusing.close()
 
 
 def test_listening_beyond_this_computer_needs_an_allow_list(controls):

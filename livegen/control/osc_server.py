@@ -13,14 +13,21 @@ dispatcher sleeps until it), and live control wants no scheduling anyway.
 
 By default the server listens on 127.0.0.1 only. Listening on another
 interface needs an explicit list of client addresses (--osc-allow); loopback
-clients are always accepted.
+clients are always accepted. An IPv6 socket (--osc-host ::) takes IPv4
+clients too; they arrive as ::ffff:a.b.c.d and are matched as a.b.c.d.
+
+Nothing a client sends is echoed in full: a text or blob argument longer
+than any value is refused by its length, and every line is bounded
+(RateLimitedLog), so one 65 KB packet cannot make a 65 KB log line.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import logging
+import reprlib
 import socket
 import threading
 import time
@@ -38,6 +45,7 @@ MAX_PACKETS_PER_S = 2000  # far above any controller (a TouchOSC fader sends abo
 BURST_PACKETS = 500  # ... with room for a burst of several faders at once
 MAX_DATAGRAM = 65536
 POLL_S = 0.1  # how often the receiving thread checks whether it should stop
+MAX_TEXT_ARGUMENT = 64  # far longer than a choice's name: refused unread (not formatted, not logged)
 
 
 class OscServer:
@@ -92,7 +100,7 @@ class OscServer:
                                     f"({type(error).__name__}: {error})")
 
     def _accepts(self, host: str) -> bool:
-        if self._allowed is not None and host not in self._allowed:
+        if self._allowed is not None and _client_address(host) not in self._allowed:
             self.refused += 1
             self._problems.warn("not allowed", f"OSC from {host} refused: not in --osc-allow")
             return False
@@ -109,13 +117,18 @@ class OscServer:
             return
         name, norm = _parameter_of(address)
         if name is None:
-            self._problems.warn("unknown", f"unknown OSC address {address!r} refused "
+            self._problems.warn("unknown", f"unknown OSC address {reprlib.repr(address)} refused "
                                 f"(see `livegen run --help` for the addresses)")
             return
         if len(arguments) > 1 or (not arguments and PARAMETERS[name].holds_value):
             self._problems.warn("arguments", f"{address}: refused {len(arguments)} arguments (it takes one)")
             return
-        problem = self.controls.receive(name, arguments[0] if arguments else None, norm)
+        argument = arguments[0] if arguments else None
+        if isinstance(argument, (str, bytes)) and len(argument) > MAX_TEXT_ARGUMENT:
+            self._problems.warn(name, f"{address}: refused a {type(argument).__name__} argument of "
+                                f"{len(argument):,} characters (no value is longer than {MAX_TEXT_ARGUMENT})")
+            return
+        problem = self.controls.receive(name, argument, norm)
         if problem is not None:
             self._problems.warn(name, problem)
 
@@ -124,7 +137,7 @@ class OscServer:
         port = sender[1]
         if arguments:
             if len(arguments) != 1 or type(arguments[0]) is not int or not 0 < arguments[0] < 65536:
-                self._problems.warn("feedback", f"{FEEDBACK_HERE}: refused {arguments!r} (give no "
+                self._problems.warn("feedback", f"{FEEDBACK_HERE}: refused {reprlib.repr(arguments)} (give no "
                                     "argument, or the port to reply to)")
                 return
             port = arguments[0]
@@ -155,12 +168,23 @@ def _allowed_addresses(host: str, allow: tuple[str, ...]) -> frozenset[str] | No
     if not allow:
         raise LivegenError(f"--osc-host {host} listens beyond this computer: list the controllers' addresses "
                            "with --osc-allow (e.g. --osc-allow 192.168.1.20)")
-    return frozenset(allow) | {"127.0.0.1", "::1"}
+    return frozenset(_client_address(address) for address in allow) | {"127.0.0.1", "::1"}
+
+
+@functools.lru_cache(maxsize=1024)  # called per packet: a flood from one client parses its address once
+def _client_address(host: str) -> str:
+    """An address as the allow list is matched: canonical, and an IPv4-mapped IPv6 address as plain IPv4."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 def _is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(_client_address(host)).is_loopback
     except ValueError:
         return host == "localhost"
 
@@ -168,6 +192,8 @@ def _is_loopback(host: str) -> bool:
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     udp = socket.socket(family, socket.SOCK_DGRAM)
+    if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+        udp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # :: takes IPv4 clients too, whatever the OS default
     try:
         udp.bind((host, port))
     except OSError as error:

@@ -3,7 +3,8 @@
 A controller sending garbage (or a flood of it) must never drown the status
 line or slow the process with logging, yet the musician should learn that
 something is wrong: the first problem of each kind is logged at once, the
-rest are counted and summed up in the next line of that kind.
+rest are counted and summed up in the next line of that kind. Every line is
+cut to MAX_LINE_CHARS, whatever a client managed to put in it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 
 INTERVAL_S = 5.0
+MAX_LINE_CHARS = 300
 
 
 class RateLimitedLog:
@@ -31,5 +33,7 @@ class RateLimitedLog:
                 return
             self._last[kind] = now
             suppressed = self._suppressed.pop(kind, 0)
+        if len(text) > MAX_LINE_CHARS:
+            text = f"{text[:MAX_LINE_CHARS]}... ({len(text) - MAX_LINE_CHARS:,} more characters)"
         more = f" ({suppressed} more like it since the last report)" if suppressed else ""
         self._logger.warning("%s%s", text, more)
