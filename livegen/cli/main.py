@@ -92,14 +92,16 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
         _add_parameter_option(group, PARAMETERS[name], live=False)
     group.add_argument("--no-constraints", dest="constrained", action="store_false",
                        help="let the model write invalid ABC and bars of any length")
-    group.add_argument("--max-length", type=positive_int, default=3000, help="characters per tune before it is ended")
+    group.add_argument("--max-length", type=positive_int, default=3000,
+                       help="characters per tune before it is ended")
     group.add_argument("--meter", help="metre of every tune, as in ABC: 6/8, 4/4, 3/4, C ...")
     group.add_argument("--key", help="key and mode as in ABC: G, Em, Ador, Dmix, Bb ...")
     group.add_argument("--unit-length", help="ABC unit note length, e.g. 1/8 (default: from the metre)")
     group.add_argument("--type", dest="tune_type", choices=sorted(TUNE_TYPES),
                        help="tune type: sets the metre unless --meter is given")
     group.add_argument("--prime", help="your own ABC opening instead of a built header (\\n for new lines)")
-    group.add_argument("--streams", type=positive_int, default=16, help="tunes written at once (a batch for the engine)")
+    group.add_argument("--streams", type=positive_int, default=16,
+                       help="tunes written at once (a batch for the engine)")
     group.add_argument("--threads", type=positive_int, default=1, help="onnxruntime threads")
 
 
@@ -138,7 +140,8 @@ def _add_run(verbs) -> None:
     osc = run.add_argument_group("OSC")
     osc.add_argument("--osc-host", default="127.0.0.1", help="address to listen on; another than this "
                      "computer's own needs --osc-allow" + DEFAULT_HELP)
-    osc.add_argument("--osc-port", type=port_number, default=9000, help="UDP port to listen on (0: any free port)" + DEFAULT_HELP)
+    osc.add_argument("--osc-port", type=port_number, default=9000,
+                     help="UDP port to listen on (0: any free port)" + DEFAULT_HELP)
     osc.add_argument("--osc-allow", type=lambda text: tuple(text.replace(",", " ").split()), default=(),
                      metavar="ADDRESS[,ADDRESS...]", help="controllers (IP addresses) accepted from other computers")
     osc.add_argument("--feedback", type=_host_and_port, action="append", default=[], metavar="HOST:PORT",
@@ -154,8 +157,9 @@ def _add_run(verbs) -> None:
     playing = run.add_argument_group("playing")
     playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
     playing.add_argument("--chord-velocity", type=_velocity, default=62, help="chord velocity (1-127)" + DEFAULT_HELP)
-    playing.add_argument("--accent", type=_midi_value, default=14, help="velocity added on the first beat of a bar "
-                         "(half of it on the other strong beats)" + DEFAULT_HELP)
+    playing.add_argument("--accent", type=_midi_value, default=14,
+                         help="velocity added on the first beat of a bar (half of it on the other strong beats)"
+                         + DEFAULT_HELP)
     playing.add_argument("--lowest", type=_midi_value, default=21, help="lowest melody note (MIDI number); "
                          "notes below move up by octaves" + DEFAULT_HELP)
     playing.add_argument("--highest", type=_midi_value, default=108, help="highest melody note (MIDI number)" + DEFAULT_HELP)
@@ -163,8 +167,8 @@ def _add_run(verbs) -> None:
     tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
     tunes.add_argument("--max-length", type=positive_int, default=3000,
                        help="characters per tune: past 80%% of this a tune ends at the next full bar" + DEFAULT_HELP)
-    tunes.add_argument("--tunes", type=positive_int, default=None, help="stop after this many tunes (default: play until "
-                       "stopped)")
+    tunes.add_argument("--tunes", type=positive_int, default=None,
+                       help="stop after this many tunes (default: play until stopped)")
     session = run.add_argument_group("session")
     session.add_argument("--record", type=Path, default=None, metavar="DIR",
                          help=f"each session goes to a new date-time folder in DIR (default: {default_sessions_folder()})")
@@ -321,20 +325,24 @@ def _add_train(verbs) -> None:
     train.add_argument("--units", type=positive_int, default=256, help="LSTM units per layer")
     train.add_argument("--layers", type=positive_int, default=3, help="number of LSTM layers")
     train.add_argument("--dropout", type=fraction_below_one, default=0.2, help="dropout after each LSTM layer")
-    train.add_argument("--epochs", type=positive_int, default=100, help="most epochs (early stopping usually ends sooner)")
+    train.add_argument("--epochs", type=positive_int, default=100,
+                       help="most epochs (early stopping usually ends sooner)")
     train.add_argument("--batch-size", type=positive_int, default=64,
                        help="sequences per step: the global batch, shared out among all replicas and workers")
-    train.add_argument("--sequence-length", type=positive_int, default=128, help="characters per training sequence")
+    train.add_argument("--sequence-length", type=positive_int, default=128,
+                       help="characters per training sequence")
     train.add_argument("--learning-rate", type=positive_float, default=2e-3,
                        help="Adam learning rate; it belongs with the global batch, so keep it when you add devices "
                        "at the same --batch-size (docs/DISTRIBUTED.md: raising both)")
     train.add_argument("--learning-rate-schedule", choices=("constant", "plateau"), default="constant",
                        help="plateau: halve the learning rate after every epoch that does not improve validation")
-    train.add_argument("--patience", type=positive_int, default=3, help="epochs without improvement before stopping")
+    train.add_argument("--patience", type=positive_int, default=3,
+                       help="epochs without improvement before stopping")
     train.add_argument("--transpose-to", default="auto", metavar="KEYS",
                        help="offer each training tune in other keys too: auto (the keys the corpus writes each "
                        "mode in), none, or tonics such as G,D,A; validation tunes are never transposed")
-    train.add_argument("--max-tunes", type=positive_int, default=None, help="use only the first N tunes (quick trials)")
+    train.add_argument("--max-tunes", type=positive_int, default=None,
+                       help="use only the first N tunes (quick trials)")
     train.add_argument("--seed", type=int, default=0, help="random seed")
     distributed = train.add_argument_group("devices and machines (docs/DISTRIBUTED.md)")
     distributed.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",

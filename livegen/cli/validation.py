@@ -87,7 +87,8 @@ def output_file(text: str) -> Path:
 def existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{path} is a folder, not a file" if path.is_dir() else f"no such file: {path}")
+        raise argparse.ArgumentTypeError(f"{path} is a folder, not a file" if path.is_dir()
+                                         else f"no such file: {path}")
     return path
 
 
