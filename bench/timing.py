@@ -12,6 +12,13 @@ back with a second JACK client and prints p50/p99/max of |received -
 scheduled|. Meanwhile a background thread steps the shipped ONNX model and
 samples each next character, as fast as it can. Budget: p99 <= 1 ms.
 
+In the same run a bare sender (livegen.testing.bare_sender: a process that
+does nothing but send notes on a grid through the same JACK server, offset
+by half a sixteenth) is read back by a third client, and its p99 is printed
+beside livegen's: on a shared machine that figure moves from one minute to
+the next, and livegen's means something only beside it. Target: livegen's
+p99 at most 0.5 ms above the bare sender's.
+
 JACK hands MIDI to its clients once per period, so a message arrives at the
 start of the period after it was sent: 0 to 0.67 ms late by quantisation
 alone, before any lateness of the sender. Needs pytest (the reader and server
@@ -37,12 +44,14 @@ from livegen.model.model_file import load_model
 from livegen.realtime.clock import InternalClock
 from livegen.realtime.midi_port import open_output
 from livegen.realtime.output import OutputThread, promote_current_thread
+from livegen.testing import bare_sender
 from livegen.testing.jack_harness import PERIOD_S, JackServer, MidiReader
 
 PORT = "LiveGen Bench"
 WARM_UP_BEATS = 4  # not measured: the reader pins its arrival clock on the first messages
 LOOKAHEAD_BEATS = 1.0
 BUDGET_P99_MS = 1.0
+ABOVE_BARE_P99_MS = 0.5
 
 
 def main() -> int:
@@ -66,19 +75,29 @@ def main() -> int:
         if load:
             load.start()
         with OutputThread(lambda: open_output(PORT, backend="jack")) as output:
-            reader = MidiReader("bench-reader")
+            reader, bare_reader = MidiReader("bench-reader"), MidiReader("bare-reader")
             server.connect(f"{PORT}:{PORT}", reader.port)
-            schedule = play(output, options.bpm, options.seconds)
+            clock = InternalClock(options.bpm)
+            clock.start(at=time.monotonic() + 2.0)  # time for the bare sender to start
+            sixteenths = WARM_UP_BEATS * 4 + int(options.seconds * options.bpm / 60 * 4)
+            bare_grid = bare_sender.grid(clock.time_of(0), options.bpm, sixteenths, offset_beats=1 / 8)
+            bare = bare_sender.launch(bare_reader.port, clock.time_of(0), options.bpm, sixteenths, 1 / 8)
+            schedule = play(output, clock, sixteenths)
             received = reader.wait_for_count(len(schedule), timeout=10)
+            bare_sender.finish(bare, timeout=10)
+            bare_received = bare_reader.wait_for_count(2 * sixteenths, timeout=10)
             stats = output.stats()
             reader.close()
+            bare_reader.close()
     finally:
         stop_load.set()
         if load and load.is_alive():
             load.join()
         server.close()
-    report(options, server, schedule, received, stats, load)
-    return 0
+    bare_schedule = [at for at, _ in bare_sender.messages(bare_grid, options.bpm)]
+    warm_up = WARM_UP_BEATS * 4 * 2
+    return report(options, server, schedule, received, stats, load,
+                  bare_sender.errors_ms([record.arrival for record in bare_received][warm_up:], bare_schedule[warm_up:]))
 
 
 class ModelLoad(threading.Thread):
@@ -107,11 +126,8 @@ class ModelLoad(threading.Thread):
         self.seconds = time.perf_counter() - started
 
 
-def play(output: OutputThread, bpm: float, seconds: float) -> list[tuple[float, mido.Message]]:
+def play(output: OutputThread, clock: InternalClock, sixteenths: int) -> list[tuple[float, mido.Message]]:
     """Schedule sixteenths (each held for half its length) one beat ahead; return them all, in order."""
-    clock = InternalClock(bpm)
-    clock.start(at=time.monotonic() + 0.2)
-    sixteenths = WARM_UP_BEATS * 4 + int(seconds * bpm / 60 * 4)
     scheduled = []
     for i in range(sixteenths):
         beat = i / 4
@@ -125,7 +141,7 @@ def play(output: OutputThread, bpm: float, seconds: float) -> list[tuple[float, 
     return scheduled
 
 
-def report(options, server, schedule, received, stats, load) -> None:
+def report(options, server, schedule, received, stats, load, bare_errors_ms: np.ndarray) -> int:
     warm_up = WARM_UP_BEATS * 4 * 2
     schedule, received = schedule[warm_up:], received[warm_up:]
     if [record.message for record in received] != [message for _, message in schedule]:
@@ -147,7 +163,13 @@ def report(options, server, schedule, received, stats, load) -> None:
           f"{stats.late} sends more than 1 ms late (worst {stats.worst_late_s * 1000:.2f} ms)")
     print(f"  |received - scheduled|: p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {worst:.3f} ms "
           f"(signed: mean {errors_ms.mean():+.3f}, min {errors_ms.min():+.3f} ms)")
-    print(f"  budget p99 <= {BUDGET_P99_MS:g} ms: {'met' if p99 <= BUDGET_P99_MS else 'NOT met'}")
+    bare_p99 = np.percentile(bare_errors_ms, 99)
+    print(f"  bare sender in the same run, |received - grid| over {len(bare_errors_ms)} messages: "
+          f"p50 {np.percentile(bare_errors_ms, 50):.3f} ms, p99 {bare_p99:.3f} ms, max {bare_errors_ms.max():.3f} ms")
+    print(f"  budget p99 <= {BUDGET_P99_MS:g} ms: {'met' if p99 <= BUDGET_P99_MS else 'NOT met'}; "
+          f"target p99 <= bare sender's + {ABOVE_BARE_P99_MS:g} ms ({bare_p99 + ABOVE_BARE_P99_MS:.3f} ms): "
+          f"{'met' if p99 <= bare_p99 + ABOVE_BARE_P99_MS else 'NOT met'}")
+    return 0 if p99 <= bare_p99 + ABOVE_BARE_P99_MS else 1
 
 
 if __name__ == "__main__":

@@ -342,12 +342,13 @@ def _is_note_off(message: mido.Message) -> bool:
 def promote_current_thread(priority: int = REALTIME_PRIORITY) -> bool:
     """Give the calling thread real-time scheduling (SCHED_FIFO at `priority`) where the OS permits it
     (root, or an rtprio limit); else, on Linux, the finest timer slack, so its sleeps end when asked
-    rather than up to 50 us later. Returns whether it is real-time now.
+    rather than up to 50 us later. Returns whether it is real-time now. Names the thread for the OS too.
 
     The daemon should call this (with priority 1) in every thread that runs Python often, the
     generation thread above all: a thread that the OS preempts while it holds the GIL holds up the
     output thread too, for as long as the OS keeps it waiting.
     """
+    name_os_thread()
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: this thread, on Linux
         return True
@@ -359,3 +360,13 @@ def promote_current_thread(priority: int = REALTIME_PRIORITY) -> bool:
         except (OSError, AttributeError):
             pass
     return False
+
+
+def name_os_thread() -> None:
+    """Give the calling thread its Python name in the OS too (Linux: /proc/PID/task/TID/comm, 15 bytes), so
+    that top -H and bench/daemon_cpu.py tell livegen's threads from those libjack starts in the process."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(15, threading.current_thread().name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+        except (OSError, AttributeError):
+            pass
