@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from dataclasses import replace
 from fractions import Fraction
 
 import mido
-import numpy as np
 import pytest
 
 from livegen.abc import AbcStreamParser, Diagnostic, parse_tunes
@@ -19,7 +17,6 @@ from livegen.compose.constraints import AbcConstraints, BarTracker
 from livegen.compose.sampler import SamplingSettings
 from livegen.errors import LivegenError
 from livegen.model.model_file import load_model
-from livegen.offline.evaluate import CopyIndex, bar_texts, evaluate
 from livegen.offline.generate import compose_tunes
 from livegen.perform.arrangement import ArrangementSettings, PerformedNote
 from livegen.perform.live_player import Cue, LivePlayer
@@ -47,20 +44,30 @@ def test_the_same_seed_writes_the_same_tunes_byte_for_byte(model):
 
 def test_constrained_tunes_parse_cleanly_and_scan(model):
     tunes = compose_tunes(model, 16, lambda i: TunePlan(number=i + 1), SamplingSettings(1.0), seed=1, streams=16)
-    report = evaluate(texts(tunes)).summary()
-    assert report["parse_without_diagnostics"] >= 0.9
-    assert report["bars_of_right_length"] >= 0.98
+    assert sum(not tune.diagnostics for tune in tunes) >= 0.9 * len(tunes)  # the sampler's own rules, held
+    assert right_bar_share(tunes) >= 0.98
     for tune in tunes:
         text = "".join(tune.text)
         assert text.endswith("\n\n") and tune.bars.bars, "every tune ends with a bar line and a blank line"
 
 
 def test_without_constraints_the_model_is_free_to_go_wrong(model):
-    constrained = evaluate(texts(compose_tunes(model, 16, lambda i: TunePlan(number=i + 1),
-                                               SamplingSettings(1.4), seed=2, streams=16))).summary()
-    free = evaluate(texts(compose_tunes(model, 16, lambda i: TunePlan(number=i + 1), SamplingSettings(1.4),
-                                        seed=2, constrained=False, streams=16))).summary()
-    assert free["bars_of_right_length"] < constrained["bars_of_right_length"]
+    constrained = compose_tunes(model, 16, lambda i: TunePlan(number=i + 1), SamplingSettings(1.4), seed=2,
+                                streams=16)
+    free = compose_tunes(model, 16, lambda i: TunePlan(number=i + 1), SamplingSettings(1.4), seed=2,
+                         constrained=False, streams=16)
+    assert right_bar_share(free) < right_bar_share(constrained)
+
+
+def right_bar_share(tunes) -> float:
+    """Bars the sampler's own bar rule calls right (eval judges independently: tests/test_evaluate.py)."""
+    bars = []
+    for tune in tunes:
+        tracker = BarTracker()
+        for character in "".join(tune.text).rstrip("\n") + "\n\n":
+            tracker.feed(character)
+        bars += tracker.bars
+    return sum(bar.right for bar in bars) / len(bars)
 
 
 def test_the_plan_builds_the_header_and_the_title_is_the_models(model):
@@ -134,20 +141,6 @@ def notes_of(cues: list[Cue]) -> list[PerformedNote]:
     return sorted(notes)
 
 
-def test_eval_of_the_corpus_and_the_copy_check(nottingham):
-    corpus = [tune for path in sorted(nottingham.glob("*.abc")) for tune in split_tunes(read_abc_file(path))]
-    summary = evaluate(corpus[:80]).summary()
-    assert summary["parse_without_diagnostics"] >= 0.97 and summary["bars_of_right_length"] >= 0.97
-    assert summary["notes_in_key"] > 0.9
-    index = CopyIndex(corpus[:80])
-    source = bar_texts(corpus[0])
-    assert index.longest_run(source) < len(source)  # a reference tune is not counted as its own copy
-    borrowed = "X:1\nT:Borrowed\nM:4/4\nL:1/8\nK:C\n" + "|".join(source[:6] + ["C8", "D8", "E8"]) + "|\n"
-    assert index.longest_run(bar_texts(borrowed)) >= 6
-    fresh = "X:1\nT:Fresh\nM:4/4\nL:1/8\nK:C\n" + "|".join(["C7D", "E7F", "G7A"]) + "|\n"
-    assert index.longest_run(bar_texts(fresh)) == 0
-
-
 def test_generate_writes_abc_and_midi_with_melody_and_chords(tmp_path):
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "livegen", "generate", "-n", "3", "--key", "G", "--meter", "6/8",
@@ -180,18 +173,6 @@ def test_render_uses_the_live_players_pipeline(tmp_path, nottingham):
             onsets.append((tick, message.note))
     melody = [note for note in first.notes if note.channel == 0]
     assert onsets == [(round(note.start * midi.ticks_per_beat), note.pitch) for note in melody]
-
-
-def test_eval_json_for_a_folder_and_for_the_model(tmp_path, nottingham):
-    folder = subprocess.run([sys.executable, "-m", "livegen", "eval", str(nottingham / "xmas.abc"), "--json"],
-                            capture_output=True, text=True, timeout=120)
-    assert folder.returncode == 0, folder.stderr
-    assert json.loads(folder.stdout)["summary"]["tunes"] == 13
-    sampled = subprocess.run([sys.executable, "-m", "livegen", "eval", "-n", "4", "--seed", "1", "--json",
-                              "--max-length", "600"], capture_output=True, text=True, timeout=120)
-    summary = json.loads(sampled.stdout)["summary"]
-    assert summary["tunes"] == 4 and 0 <= summary["notes_in_key"] <= 1
-    assert not np.isnan(summary["bars_of_right_length"])
 
 
 def test_the_live_player_starts_a_chord_once_the_melody_passes_it_and_ends_it_at_the_next():

@@ -8,7 +8,6 @@ one line on stderr and exit status 2; Ctrl-C exits with 130 and no traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shlex
 import sys
@@ -20,7 +19,7 @@ from tqdm import tqdm
 
 from livegen import __version__
 from livegen.abc import Diagnostic, parse_tunes
-from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.abc.collection import read_abc_file
 from livegen.cli.validation import (OneLineParser, check_meter_for_midi, existing_file, fraction_below_one,
                                     output_file, output_folder, port_number, positive_float, positive_int,
                                     tempo_bpm)
@@ -28,7 +27,7 @@ from livegen.perform.arrangement import ArrangementSettings
 from livegen.compose.composer import TUNE_TYPES, TunePlan
 from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
 from livegen.errors import LivegenError
-from livegen.offline.evaluate import CopyIndex, evaluate
+from livegen.offline.evaluate import compare_with_corpus, read_abc_texts
 from livegen.offline.generate import compose_tunes
 from livegen.perform.midi_file import write_midi
 from livegen.realtime.clock import CLOCK_KINDS
@@ -293,15 +292,17 @@ def _add_eval(verbs) -> None:
     evaluate = verbs.add_parser(
         "eval",
         help="musical and statistical report on a model or a folder of ABC",
-        description="Report how many tunes parse cleanly, how many bars have the metre's length, how many "
-        "notes are in the key, how many chord changes fit the melody, and the longest run of bars copied "
-        "verbatim from the reference tunes. Give a folder or file of ABC, or --model to sample -n tunes.",
+        description="Judge tunes as the reference player and a musician would, beside the corpus read the same "
+        "way: abc2midi's errors and bar-length warnings, regular strains, endings on the tonic, length, notes in "
+        "key, chord fit, and the longest run of bars copied from the corpus. Give a folder or file of ABC, or "
+        "sample -n tunes from a model.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     evaluate.add_argument("abc", type=Path, nargs="?", help="a folder or file of ABC (omit to sample a model)")
-    evaluate.add_argument("-n", "--count", type=int, default=200, help="tunes to sample from the model")
+    evaluate.add_argument("-n", "--count", type=positive_int, default=200, help="tunes to sample from the model")
     evaluate.add_argument("--reference", type=Path, default=None,
-                          help=f"tunes to check copying against (default: {DEFAULT_CORPUS} when it exists)")
+                          help=f"the corpus shown beside the tunes and checked for copying (default: {DEFAULT_CORPUS} "
+                          "when it exists)")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_sampling_options(evaluate)
     evaluate.set_defaults(handler=_run_eval)
@@ -502,21 +503,12 @@ def _run_render(arguments, argv) -> None:
 
 
 def _run_eval(arguments, argv) -> None:
-    if arguments.abc is not None:
-        paths = sorted(arguments.abc.rglob("*.abc")) if arguments.abc.is_dir() else [arguments.abc]
-        if not paths or not all(path.is_file() for path in paths):
-            raise LivegenError(f"no ABC files at {arguments.abc}")
-        texts = [tune for path in paths for tune in split_tunes(read_abc_file(path))]
-    else:
-        texts = ["".join(tune.text) for tune in _compose(arguments, arguments.count)]
-    reference = arguments.reference or (DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else None)
-    copies = None
-    if reference is not None:
-        reference_paths = sorted(reference.rglob("*.abc")) if reference.is_dir() else [reference]
-        copies = CopyIndex([tune for path in reference_paths for tune in split_tunes(read_abc_file(path))])
-    with tqdm(total=len(texts), unit="tune", desc="evaluating", file=sys.stderr, leave=False) as progress:
-        report = evaluate(texts, copies, lambda: progress.update(1))
-    print(json.dumps(report.as_json(), indent=1) if arguments.json else report.table())
+    corpus = arguments.reference or (DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else None)
+    corpus_texts = read_abc_texts(corpus) if corpus is not None else None  # a wrong path is said before composing
+    texts = (read_abc_texts(arguments.abc) if arguments.abc is not None
+             else ["".join(tune.text) for tune in _compose(arguments, arguments.count)])
+    comparison = compare_with_corpus(texts, corpus_texts)
+    print(comparison.as_json() if arguments.json else comparison.table())
 
 
 def _run_info(arguments, argv) -> None:

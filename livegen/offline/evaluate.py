@@ -1,33 +1,84 @@
-"""`livegen eval`: is it valid ABC, does it scan, is it in key, do the chords fit, is it copied?
+"""`livegen eval`: tunes judged as a musician and the reference player would, beside the corpus read the same way.
 
-The same figures for a folder of ABC (the corpus itself, say) and for tunes
-sampled from a model, so the two can be read side by side.
+The judge must not be the code that made the tunes: the sampler's constraints
+(and the parser under them) would only grade their own filter. So each tune is
+run through abc2midi, the reference ABC player (its errors, its bar-length
+warnings, the last melody note of its MIDI file), and read by an independent
+form reader (form_reader.py: strains, bars, pickups, notes and chord symbols).
+The same figures for the corpus stand beside them.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
+import json
+import statistics
+import sys
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from livegen.abc import Chord, Diagnostic, Field, Note, TimedChordSymbol, TimedNote, parse_key, timeline
-from livegen.abc.keys import Key
-from livegen.compose.constraints import BarTracker
+from tqdm import tqdm
 
-NATURAL_PITCH_CLASSES = (0, 2, 4, 5, 7, 9, 11)  # C D E F G A B
-_BAR_LINE = re.compile(r"[:\[]*\|[|:\]\d]*|::|\[\d")
+from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.errors import LivegenError
+from livegen.offline.abc2midi_check import Abc2midiVerdict, abc2midi_available, check_tunes
+from livegen.offline.copy_check import CopyIndex, bar_texts
+from livegen.offline.form_reader import read_tune
+
+COPYING_LIMIT_BARS = 4
+SHORT_TUNE_BARS = 8
+ABC2MIDI_THREADS = 4
 
 
 @dataclass
 class TuneReport:
-    parsed_cleanly: bool
-    bars: int
-    right_bars: int
+    title: str
+    abc2midi_errors: list[str] | None  # None when abc2midi is not installed
+    bar_length_warnings: int | None  # abc2midi's
+    bar_lines: int  # bars as written, the measure for the warnings
+    bars: int  # bars the last time through each strain, pickups not counted
+    bars_per_strain: list[int]
+    regular_strains: bool
+    ends_on_tonic: bool | None  # abc2midi's last melody note against the key's tonic
+    form_faults: list[str]  # the reader's: bars of the wrong length, no metre
+    mid_tune_changes: list[str]  # K:, M:, L:, Q: after the first note
     notes: int
     notes_in_key: int
     chord_changes: int
     chords_fitting: int
-    longest_copied_run: int
+    longest_copied_run: int | None  # None without reference tunes
+
+    @property
+    def problems(self) -> bool:
+        """Anything a player would stumble on: a reference-player error or warning, a faulty bar, a key change."""
+        return bool(self.abc2midi_errors or self.bar_length_warnings or self.form_faults or self.mid_tune_changes)
+
+
+def judge_tune(text: str, verdict: Abc2midiVerdict | None, copies: CopyIndex | None) -> TuneReport:
+    form = read_tune(text)
+    tonic = form.key.tonic if form.key is not None else None
+    last = verdict.last_melody_pitch if verdict is not None else None
+    return TuneReport(
+        title=form.title,
+        abc2midi_errors=verdict.errors if verdict is not None else None,
+        bar_length_warnings=verdict.bar_length_warnings if verdict is not None else None,
+        bar_lines=len(form.bars),
+        bars=form.bar_count,
+        bars_per_strain=[strain.bar_count for strain in form.strains],
+        regular_strains=form.regular_strains,
+        ends_on_tonic=None if verdict is None else last is not None and tonic is not None and last % 12 == tonic,
+        form_faults=form.faults,
+        mid_tune_changes=form.inline_changes,
+        notes=form.notes,
+        notes_in_key=form.notes_in_key,
+        chord_changes=form.chord_changes,
+        chords_fitting=form.chords_fitting,
+        longest_copied_run=copies.longest_run(bar_texts(text)) if copies is not None else None,
+    )
+
+
+def _share(count: float, whole: float) -> float | None:
+    """A fraction, or None (null in JSON, "n/a" in the table) when there is nothing to divide by."""
+    return count / whole if whole else None
 
 
 @dataclass
@@ -35,135 +86,111 @@ class Report:
     tunes: list[TuneReport] = field(default_factory=list)
 
     def summary(self) -> dict:
-        def share(part: str, whole: str) -> float:
-            total = sum(getattr(tune, whole) for tune in self.tunes)
-            return sum(getattr(tune, part) for tune in self.tunes) / total if total else float("nan")
-
-        count = len(self.tunes)
+        tunes = self.tunes
+        count = len(tunes)
+        checked = [tune for tune in tunes if tune.abc2midi_errors is not None]
+        copied = [tune.longest_copied_run for tune in tunes if tune.longest_copied_run is not None]
         return {
             "tunes": count,
-            "parse_without_diagnostics": sum(tune.parsed_cleanly for tune in self.tunes) / count if count else 0.0,
-            "bars_of_right_length": share("right_bars", "bars"),
-            "notes_in_key": share("notes_in_key", "notes"),
-            "chord_changes_fitting_melody": share("chords_fitting", "chord_changes"),
-            "longest_copied_run_of_bars": max((tune.longest_copied_run for tune in self.tunes), default=0),
-            "tunes_copying_more_than_4_bars": sum(tune.longest_copied_run > 4 for tune in self.tunes),
+            "abc2midi_errors": _share(sum(bool(tune.abc2midi_errors) for tune in checked), len(checked)),
+            "abc2midi_bar_length_warnings_per_bar_line": _share(
+                sum(tune.bar_length_warnings for tune in checked), sum(tune.bar_lines for tune in checked)),
+            "tunes_with_wrong_bar_lengths": _share(
+                sum(any("bar" in fault for fault in tune.form_faults) for tune in tunes), count),
+            "tunes_without_metre": _share(
+                sum(any("metre" in fault for fault in tune.form_faults) for tune in tunes), count),
+            "tunes_changing_key_metre_unit_or_tempo": _share(sum(bool(tune.mid_tune_changes) for tune in tunes),
+                                                             count),
+            "tunes_with_any_problem": _share(sum(tune.problems for tune in tunes), count),
+            "regular_strains": _share(sum(tune.regular_strains for tune in tunes), count),
+            "ends_on_tonic": _share(sum(bool(tune.ends_on_tonic) for tune in checked), len(checked)),
+            "median_bars": statistics.median(tune.bars for tune in tunes) if tunes else None,
+            "tunes_under_8_bars": _share(sum(tune.bars < SHORT_TUNE_BARS for tune in tunes), count),
+            "notes_in_key": _share(sum(tune.notes_in_key for tune in tunes), sum(tune.notes for tune in tunes)),
+            "chord_changes_fitting_melody": _share(sum(tune.chords_fitting for tune in tunes),
+                                                   sum(tune.chord_changes for tune in tunes)),
+            "longest_copied_run_of_bars": max(copied) if copied else None,
+            "tunes_copying_more_than_4_bars": sum(run > COPYING_LIMIT_BARS for run in copied) if copied else None,
         }
 
-    def as_json(self) -> dict:
-        return {"summary": self.summary(), "tunes": [asdict(tune) for tune in self.tunes]}
+
+LABELS = {
+    "tunes": "tunes",
+    "abc2midi_errors": "abc2midi reports an error",
+    "abc2midi_bar_length_warnings_per_bar_line": "abc2midi bar-length warnings per bar",
+    "tunes_with_wrong_bar_lengths": "a bar not the metre's length",
+    "tunes_without_metre": "no metre before the music",
+    "tunes_changing_key_metre_unit_or_tempo": "K:, M:, L: or Q: mid-tune",
+    "tunes_with_any_problem": "any of the five above",
+    "regular_strains": "regular strains (2+, each 4n bars)",
+    "ends_on_tonic": "last melody note is the tonic",
+    "median_bars": "median length in bars",
+    "tunes_under_8_bars": "tunes under 8 bars",
+    "notes_in_key": "notes in the key's scale",
+    "chord_changes_fitting_melody": "chord changes fitting the melody",
+    "longest_copied_run_of_bars": "longest run of bars copied",
+    "tunes_copying_more_than_4_bars": "tunes copying more than 4 bars",
+}
+COUNTS = {"tunes", "median_bars", "longest_copied_run_of_bars", "tunes_copying_more_than_4_bars"}
+
+
+@dataclass
+class Comparison:
+    """The judged tunes, and the corpus read the same way (None without one)."""
+
+    tunes: Report
+    corpus: Report | None
+    abc2midi: bool
+
+    def as_json(self) -> str:
+        document = {
+            "abc2midi": "used" if self.abc2midi else "missing: install abc2midi (Debian package abcmidi)",
+            "summary": self.tunes.summary(),
+            "corpus": self.corpus.summary() if self.corpus is not None else None,
+            "tunes": [asdict(tune) for tune in self.tunes.tunes],
+        }
+        return json.dumps(document, indent=1, allow_nan=False)
 
     def table(self) -> str:
-        labels = {
-            "tunes": "tunes",
-            "parse_without_diagnostics": "parse with no diagnostics",
-            "bars_of_right_length": "bars the right length",
-            "notes_in_key": "notes in the key's scale",
-            "chord_changes_fitting_melody": "chord changes fitting the melody",
-            "longest_copied_run_of_bars": "longest run of bars copied",
-            "tunes_copying_more_than_4_bars": "tunes copying more than 4 bars",
-        }
-        lines = []
-        for key, value in self.summary().items():
-            shown = f"{value:.1%}" if isinstance(value, float) else str(value)
-            lines.append(f"{labels[key]:36}{shown:>10}")
+        columns = [self.tunes.summary()] + ([self.corpus.summary()] if self.corpus is not None else [])
+        lines = [f"{'':40}{'tunes':>10}" + (f"{'corpus':>10}" if self.corpus is not None else "")]
+        for key, label in LABELS.items():
+            lines.append(f"{label:40}" + "".join(f"{_shown(key, column[key]):>10}" for column in columns))
+        if not self.abc2midi:
+            lines.append("abc2midi is missing: its figures are n/a (install abc2midi, Debian package abcmidi)")
         return "\n".join(lines)
 
 
-def bar_texts(tune_text: str) -> list[str]:
-    """The written bars of a tune's body, spaces removed: the unit of the copy check."""
-    body = []
-    in_header = True
-    for line in tune_text.splitlines():
-        if re.match(r"^[A-Za-z]:", line) or line.startswith("%"):
-            in_header = in_header and not line.startswith("K:")
-            continue
-        if not in_header:
-            body.append(line.split("%", 1)[0].rstrip("\\"))
-    return [bar for bar in (part.replace(" ", "") for part in _BAR_LINE.split("".join(body))) if bar]
+def _shown(key: str, value) -> str:
+    if value is None:
+        return "n/a"
+    if key in COUNTS:
+        return f"{value:g}"
+    return f"{value:.2%}" if key == "abc2midi_bar_length_warnings_per_bar_line" else f"{value:.1%}"
 
 
-class CopyIndex:
-    """Where each bar occurs in the reference tunes, to find the longest run copied verbatim."""
-
-    def __init__(self, tune_texts: list[str]):
-        self.tunes = [bar_texts(text) for text in tune_texts]
-        self.places: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for tune_index, bars in enumerate(self.tunes):
-            for position, bar in enumerate(bars):
-                self.places[bar].append((tune_index, position))
-
-    def longest_run(self, bars: list[str]) -> int:
-        """Most consecutive bars found consecutively in one reference tune (the same tune itself excluded)."""
-        longest = 0
-        for start, bar in enumerate(bars):
-            for tune_index, position in self.places.get(bar, ()):
-                reference = self.tunes[tune_index]
-                if reference == bars:
-                    continue
-                length = 0
-                while (start + length < len(bars) and position + length < len(reference)
-                       and bars[start + length] == reference[position + length]):
-                    length += 1
-                longest = max(longest, length)
-        return longest
+def evaluate(texts: list[str], copies: CopyIndex | None = None, description: str = "judging") -> Report:
+    """Every tune judged: abc2midi when installed (a few at once), the form reader, the copy check."""
+    with tqdm(total=len(texts), unit="tune", desc=description, file=sys.stderr, leave=False) as progress:
+        verdicts = (check_tunes(texts, ABC2MIDI_THREADS, lambda: progress.update(1)) if abc2midi_available()
+                    else [None] * len(texts))
+    return Report([judge_tune(text, verdict, copies) for text, verdict in zip(texts, verdicts)])
 
 
-def evaluate_tune(text: str, copies: CopyIndex | None = None) -> TuneReport:
-    tracker = BarTracker()
-    events = []
-    for character in text.rstrip("\n") + "\n\n":
-        events += tracker.feed(character)
-    notes, in_key = _scale_membership(events)
-    changes, fitting = _chord_fit(events)
-    return TuneReport(
-        parsed_cleanly=not any(isinstance(event, Diagnostic) for event in events),
-        bars=len(tracker.bars),
-        right_bars=sum(bar.right for bar in tracker.bars),
-        notes=notes,
-        notes_in_key=in_key,
-        chord_changes=changes,
-        chords_fitting=fitting,
-        longest_copied_run=copies.longest_run(bar_texts(text)) if copies is not None else 0,
-    )
+def read_abc_texts(path: Path) -> list[str]:
+    """The tunes of an .abc file, or of every .abc file under a folder."""
+    paths = sorted(path.rglob("*.abc")) if path.is_dir() else [path]
+    if not paths or not all(candidate.is_file() for candidate in paths):
+        raise LivegenError(f"no ABC files at {path}")
+    texts = [tune for candidate in paths for tune in split_tunes(read_abc_file(candidate))]
+    if not texts:
+        raise LivegenError(f"{path} holds no tunes (no X: lines)")
+    return texts
 
 
-def evaluate(texts: list[str], copies: CopyIndex | None = None, progress=None) -> Report:
-    report = Report()
-    for text in texts:
-        report.tunes.append(evaluate_tune(text, copies))
-        if progress is not None:
-            progress()
-    return report
-
-
-def scale_pitch_classes(key: Key) -> frozenset[int]:
-    return frozenset((natural + shift) % 12 for natural, shift in zip(NATURAL_PITCH_CLASSES, key.alterations))
-
-
-def _scale_membership(events) -> tuple[int, int]:
-    scale = scale_pitch_classes(Key())
-    notes = in_key = 0
-    for event in events:
-        if isinstance(event, Field) and event.name == "K":
-            key = parse_key(event.value)
-            if key is not None:
-                scale = scale_pitch_classes(key)
-        elif isinstance(event, (Note, Chord)) and not event.grace:
-            for note in (event,) if isinstance(event, Note) else event.notes:
-                notes += 1
-                in_key += note.pitch % 12 in scale
-    return notes, in_key
-
-
-def _chord_fit(events) -> tuple[int, int]:
-    """Chord symbols whose onset falls on a melody note, and how many of those contain its pitch."""
-    items = timeline(events)
-    melody = [item for item in items if isinstance(item, TimedNote) and not item.grace]
-    changes = fitting = 0
-    for symbol in (item for item in items if isinstance(item, TimedChordSymbol)):
-        sounding = [note for note in melody if note.onset <= symbol.onset < note.onset + note.duration]
-        if sounding:
-            changes += 1
-            fitting += sounding[-1].pitch % 12 in symbol.symbol.pitch_classes
-    return changes, fitting
+def compare_with_corpus(texts: list[str], corpus_texts: list[str] | None) -> Comparison:
+    """The tunes judged, and the corpus beside them; the corpus is also what copying is checked against."""
+    copies = CopyIndex(corpus_texts) if corpus_texts is not None else None
+    tunes = evaluate(texts, copies)
+    corpus_report = evaluate(corpus_texts, copies, "judging the corpus") if corpus_texts is not None else None
+    return Comparison(tunes, corpus_report, abc2midi_available())

@@ -28,6 +28,8 @@ _ENDING = re.compile(r" *\[?(\d+)(?:[-,]\d+)*")
 _NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([',]*)(\d*)((?:/+\d*)*)")
 _REST = re.compile(r"([zx])(\d*)((?:/+\d*)*)")
 _MULTI_BAR_REST = re.compile(r"[ZX](\d*)")
+_INLINE_FIELD = re.compile(r"\[[A-Za-z]:")
+_LENGTH = re.compile(r"(\d*)((?:/+\d*)*)")
 _TUPLET = re.compile(r"\((\d)(?::(\d*))?(?::(\d*))?")
 _CHORD_ROOT = re.compile(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?")
 _SKIP_TO = {'"': '"', "!": "!", "{": "}"}
@@ -54,10 +56,8 @@ def read_key(value: str) -> Key:
     mode = mode.lower()
     mode_fifths = next((fifths for name, fifths in _MODE_FIFTHS if mode.startswith(name)), 0)
     sharps = _FIFTHS[letter] + 7 * shift + mode_fifths
-    if sharps >= 0:
-        alterations = {name: 1 + (sharps - 1 - index) // 7 for index, name in enumerate(_SHARP_ORDER) if index < sharps}
-    else:
-        alterations = {name: -1 - (-sharps - 1 - index) // 7 for index, name in enumerate(_FLAT_ORDER) if index < -sharps}
+    order, count, sign = (_SHARP_ORDER, sharps, 1) if sharps >= 0 else (_FLAT_ORDER, -sharps, -1)
+    alterations = {name: sign * ((count - index + 6) // 7) for index, name in enumerate(order) if index < count}
     return Key((_NATURAL_PITCH[letter] + shift) % 12, alterations)
 
 
@@ -257,7 +257,7 @@ class _Reader:
             if character == '"':
                 self.pending_chord = chord_pitch_classes(line[position + 1:end]) or self.pending_chord
             return end + 1
-        if character == "[" and re.match(r"\[[A-Za-z]:", line[position:]):
+        if character == "[" and _INLINE_FIELD.match(line, position):
             end = line.find("]", position)
             end = len(line) if end < 0 else end
             self._field(line[position + 1], line[position + 3:end])
@@ -267,7 +267,7 @@ class _Reader:
         bar_line = _BAR_LINE.match(line, position) if character in "|:[" else None
         if bar_line:
             self._bar_line(bar_line.group())
-            ending = re.match(r"\d+", line[bar_line.end():]) if "|" in bar_line.group() else None
+            ending = "|" in bar_line.group() and bar_line.end() < len(line) and line[bar_line.end()].isdigit()
             return self._ending(line, bar_line.end()) if ending else bar_line.end()
         if character == "[":
             return self._chord(line, position)
@@ -350,7 +350,7 @@ class _Reader:
         end = line.find("]", position)
         end = len(line) if end < 0 else end
         notes = list(_NOTE.finditer(line[position + 1:end]))
-        multiplier = re.match(r"(\d*)((?:/+\d*)*)", line[end + 1:])
+        multiplier = _LENGTH.match(line, end + 1)
         if notes:
             first = notes[0]
             saved_tuplet, self.tuplet = self.tuplet, None
@@ -358,7 +358,7 @@ class _Reader:
             self.tuplet = saved_tuplet
             length = self._duration(multiplier.group(1), multiplier.group(2)) * inner
             self._sound([self._pitch(note.group(1), note.group(2), note.group(3)) for note in notes], length)
-        return end + 1 + multiplier.end()
+        return multiplier.end()
 
     def _bar_line(self, text: str) -> None:
         repeat_end = text.startswith(":") or text == "::"
