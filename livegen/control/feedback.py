@@ -3,8 +3,9 @@
 Faders and labels follow changes made anywhere (another controller, a MIDI
 CC, a preset) because every change is sent to every feedback target: for
 each parameter its value (/livegen/<name>), its 0..1 position (/norm) and
-its label text (/text); and for the tune, its title, the bar being played
-and the last melody note. A new target first gets the whole picture.
+its label text (/text); for the tune, its title, the bar being played and
+the last melody note; and for the clock, its kind, its tempo now and its
+Link peers. A new target first gets the whole picture.
 
 Changes are coalesced on a thread of their own and sent at most every
 MIN_INTERVAL_S, so a flood of incoming changes becomes a trickle of
@@ -21,7 +22,16 @@ import time
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from livegen.control.controls import Controls
-from livegen.control.parameters import PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS
+from livegen.control.parameters import (
+    CLOCK_SOURCE,
+    CLOCK_TEMPO,
+    LINK_PEERS,
+    PARAMETERS,
+    TUNE_BAR,
+    TUNE_NOTE,
+    TUNE_TITLE,
+    VALUE_PARAMETERS,
+)
 from livegen.control.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -38,7 +48,8 @@ class Feedback:
         self._lock = threading.Lock()
         self._changed: set[str] = set()  # parameters and tune addresses to send to every target
         self._welcome: list[tuple[str, int]] = []  # new targets, to be sent everything
-        self._tune: dict[str, object] = {TUNE_TITLE: "", TUNE_BAR: 0, TUNE_NOTE: ""}
+        self._tune: dict[str, object] = {TUNE_TITLE: "", TUNE_BAR: 0, TUNE_NOTE: "",  # what is playing, by address
+                                         CLOCK_SOURCE: "", CLOCK_TEMPO: 0.0, LINK_PEERS: 0}
         self._wake = threading.Event()
         self._closing = False
         self._problems = RateLimitedLog(log)
@@ -74,7 +85,13 @@ class Feedback:
 
     def tune(self, title: str, bar: int, note: int | None) -> None:
         """What is being played now; only what changed is sent."""
-        now = {TUNE_TITLE: title, TUNE_BAR: bar, TUNE_NOTE: note_name(note) if note is not None else ""}
+        self._update({TUNE_TITLE: title, TUNE_BAR: bar, TUNE_NOTE: note_name(note) if note is not None else ""})
+
+    def clock(self, source: str, tempo_bpm: float, peers: int) -> None:
+        """Which clock plays, at what tempo now, with how many Link peers; only what changed is sent."""
+        self._update({CLOCK_SOURCE: source, CLOCK_TEMPO: round(tempo_bpm, 2), LINK_PEERS: peers})
+
+    def _update(self, now: dict[str, object]) -> None:
         with self._lock:
             changed = {address for address, value in now.items() if self._tune[address] != value}
             self._tune.update(now)

@@ -84,6 +84,28 @@ class Clock(Protocol):
     def on_transport(self, callback: TransportCallback) -> None:
         """Call callback(stopped) after the transport starts, stops or moves (never while holding a lock)."""
 
+    @property
+    def peers(self) -> int:
+        """How many other apps share the clock's session (Ableton Link); 0 for a clock without one."""
+
+    def bar_start(self, beat: float, beats_per_bar: float) -> float:
+        """The first beat at or after `beat` where a bar of `beats_per_bar` beats may begin (where a tune starts)."""
+
+    def close(self) -> None:
+        """The session is over: let go of what the clock holds (a Link session's membership)."""
+
+
+class _OwnBars:
+    """For a clock with no session of its own to share and no bar grid: a tune's bars begin where it does."""
+
+    peers = 0
+
+    def bar_start(self, beat: float, beats_per_bar: float) -> float:
+        return beat
+
+    def close(self) -> None:
+        """Nothing held."""
+
 
 class _Line(NamedTuple):
     """A running transport: `beat` falls at `time`, and every beat lasts `seconds_per_beat`."""
@@ -117,7 +139,7 @@ class _LineClock:
         return None if line is None else line.beat_at(t)
 
 
-class InternalClock:
+class InternalClock(_OwnBars):
     """A clock at a tempo livegen sets itself; created stopped.
 
     A tempo change can wait for a given beat: music up to that beat has
@@ -187,7 +209,7 @@ class InternalClock:
         """Its transport moves only when livegen asks (start, stop), so there is nothing to report."""
 
 
-class MidiClockFollower(_LineClock):
+class MidiClockFollower(_LineClock, _OwnBars):
     """Follows a DAW's MIDI clock: feed it every realtime message with its arrival time.
 
     Tempo comes from a straight-line fit of tick arrival times over the last
@@ -299,11 +321,22 @@ class MidiClockFollower(_LineClock):
             self._seconds_per_tick = float(seconds_per_tick)
 
 
+def _link_clock(tempo_bpm: float, link_start_stop: bool) -> Clock:
+    """Ableton Link comes with an optional extra, so its module is imported only when asked for."""
+    from livegen.realtime.link_clock import LinkClock
+
+    return LinkClock(tempo_bpm, start_stop_sync=link_start_stop)
+
+
 CLOCK_KINDS: dict[str, Callable[[float], Clock]] = {"internal": InternalClock, "midi": MidiClockFollower}
+CLOCK_CHOICES = (*CLOCK_KINDS, "link")  # Link joins a network session, so it is made apart (tests/test_link.py)
 
 
-def make_clock(kind: str, tempo_bpm: float) -> Clock:
-    """A stopped clock of a kind `livegen run --clock` names (a key of CLOCK_KINDS), at `tempo_bpm` at first."""
+def make_clock(kind: str, tempo_bpm: float, link_start_stop: bool = False) -> Clock:
+    """A stopped clock of a kind `livegen run --clock` names (one of CLOCK_CHOICES), at `tempo_bpm` at first;
+    `link_start_stop`: a Link session's transport starts and stops it."""
+    if kind == "link":
+        return _link_clock(tempo_bpm, link_start_stop)
     return CLOCK_KINDS[kind](tempo_bpm)
 
 

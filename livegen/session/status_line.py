@@ -26,10 +26,12 @@ class Status:
     temperature: float
     bar: int  # bar being heard, counted from 1 in the tune as played (repeats count again)
     state: str  # "playing", "waiting for MIDI clock", "MIDI port lost" ...
+    clock: str = ""  # the clock and its session: "internal", "midi", "link, 2 peers"
 
     def line(self) -> str:
         tune = f"{self.tune}. {self.title or '(untitled)'}" if self.tune else "-"
-        return (f"{self.state} | {self.tempo_bpm:5.1f} BPM | temp {self.temperature:.2f} | "
+        clock = f"{self.clock} | " if self.clock else ""
+        return (f"{self.state} | {clock}{self.tempo_bpm:5.1f} BPM | temp {self.temperature:.2f} | "
                 f"{self.key or '?'} {self.meter or '?'} | bar {self.bar:3d} | {tune}")
 
 

@@ -97,17 +97,30 @@ class LinkPeer:
         link_now = self.link.clock().micros() / 1e6
         return (before + time.monotonic()) / 2 - link_now
 
-    def phase_at(self, t: float, quantum: float = 1.0) -> float:
-        """The session's phase (beats into the quantum) at monotonic time `t`."""
-        micros = round((t - self.monotonic_minus_link()) * 1e6)
-        return self.link.captureAppSessionState().phaseAtTime(micros, quantum)
+    def time_of(self, beat: float) -> float:
+        """Monotonic time of the session's `beat` (in this peer's beats)."""
+        return self.link.captureAppSessionState().timeAtBeat(beat, 1.0) / 1e6 + self.monotonic_minus_link()
+
+    def beat_at(self, t: float) -> float:
+        return self.link.captureAppSessionState().beatAtTime(self._micros(t), 1.0)
 
     def grid_error(self, t: float, quantum: float = 1.0) -> float:
-        """Seconds from monotonic time `t` to the nearest start of a quantum in the session (negative: early)."""
+        """Seconds from the nearest start of a quantum in the session to monotonic time `t` (positive: late).
+
+        A quantum of a beat or more is a bar, whose phase Link shares; a
+        fraction of a beat (1/2, 1/12) divides the session's beats.
+        """
         state = self.link.captureAppSessionState()
-        phase = self.phase_at(t, quantum)
+        micros = self._micros(t)
+        if quantum >= 1.0:
+            phase = state.phaseAtTime(micros, quantum)
+        else:
+            phase = state.beatAtTime(micros, 1.0) % quantum
         beats = phase if phase < quantum / 2 else phase - quantum
         return beats * 60.0 / state.tempo()
+
+    def _micros(self, t: float) -> int:
+        return round((t - self.monotonic_minus_link()) * 1e6)
 
     def close(self) -> None:
         self.link.enabled = False
