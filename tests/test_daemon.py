@@ -18,6 +18,7 @@ from test_output import is_all_notes_off, left_sounding
 
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
+from livegen.perform.live_player import LivePlayer
 from livegen.perform.render import perform
 from livegen.realtime.midi_port import open_output
 from livegen.realtime.output import promote_current_thread
@@ -220,7 +221,7 @@ def list_port(monkeypatch) -> ListPort:
 
 
 def test_an_internal_error_ends_every_note_and_keeps_the_session(list_port, monkeypatch, tmp_path, caplog):
-    add = daemon.LivePlayer.add
+    add = LivePlayer.add
     calls = []
 
     def failing_add(player, events):
@@ -229,7 +230,7 @@ def test_an_internal_error_ends_every_note_and_keeps_the_session(list_port, monk
             raise RuntimeError("a bug in the player")
         return add(player, events)
 
-    monkeypatch.setattr(daemon.LivePlayer, "add", failing_add)
+    monkeypatch.setattr(LivePlayer, "add", failing_add)
     options = daemon.DaemonOptions(parameters={"tempo": 300.0, "seed": 1}, record=tmp_path)
     assert daemon.run_daemon(options, StatusLine(enabled=False)) == 1
     assert "RuntimeError: a bug in the player" in caplog.text and "error.log" in caplog.text
@@ -267,10 +268,10 @@ def test_keeps_playing_when_the_jack_server_goes_and_comes_back(livegen, jack_se
 
 def test_humanise_varies_velocity_and_delays_onsets_within_bounds():
     session = daemon.Daemon(daemon.DaemonOptions(parameters={"humanise": 1.0, "seed": 1}))
-    draws = [session._humanised(90, 0.006) for _ in range(200)]
+    draws = [session.scheduler._humanised(90, 0.006) for _ in range(200)]
     assert all(0.0 <= delay <= 0.003 and 80 <= velocity <= 100 for delay, velocity in draws)
     assert len({velocity for _, velocity in draws}) > 10 and len({delay for delay, _ in draws}) > 50
-    assert daemon.Daemon(daemon.DaemonOptions())._humanised(90, 0.5) == (0.0, 90)  # off by default
+    assert daemon.Daemon(daemon.DaemonOptions()).scheduler._humanised(90, 0.5) == (0.0, 90)  # off by default
 
 
 def test_control_changes_set_parameters_and_press_buttons_once():

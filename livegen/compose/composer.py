@@ -31,7 +31,8 @@ TUNE_TYPES = {
     "slow-air": ("3/4", None),
 }
 TUNE_END = "|]\n\n"
-SOFT_LIMIT_SHARE = 0.8  # past this share of max_length, end at the next full bar
+MAX_LENGTH = 3000  # characters per tune by default: a tune this long is ended ...
+SOFT_LIMIT_SHARE = 0.8  # ... and past this share of max_length, end at the next full bar
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class TunePlan:
 class TuneComposer:
     """One stream writing one tune; see the module docstring."""
 
-    def __init__(self, plan: TunePlan, vocabulary, constrained: bool = True, max_length: int = 3000):
+    def __init__(self, plan: TunePlan, vocabulary, constrained: bool = True, max_length: int = MAX_LENGTH):
         self.vocabulary = vocabulary
         self.bars = BarTracker()
         self.parser = self.bars.parser

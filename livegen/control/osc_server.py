@@ -41,6 +41,8 @@ from livegen.control.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
+DEFAULT_OSC_HOST = "127.0.0.1"  # this computer only: listening wider needs --osc-allow
+DEFAULT_OSC_PORT = 9000
 MAX_PACKETS_PER_S = 2000  # far above any controller (a TouchOSC fader sends about 60 a second) ...
 BURST_PACKETS = 500  # ... with room for a burst of several faders at once
 MAX_DATAGRAM = 65536
@@ -54,7 +56,7 @@ class OscServer:
     on_feedback_here(host, port), if given, is called for /livegen/feedback/here.
     """
 
-    def __init__(self, controls: Controls, host: str = "127.0.0.1", port: int = 9000,
+    def __init__(self, controls: Controls, host: str = DEFAULT_OSC_HOST, port: int = DEFAULT_OSC_PORT,
                  allow: tuple[str, ...] = (), on_feedback_here=None):
         self.controls = controls
         self.host = host

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livegen.compose.composer import TuneComposer, TunePlan
+from livegen.compose.composer import MAX_LENGTH, TuneComposer, TunePlan
 from livegen.model.engine import Engine
 from livegen.model.model_file import StepModelFile
 from livegen.compose.sampler import Sampler, SamplingSettings
@@ -18,7 +18,7 @@ from livegen.compose.sampler import Sampler, SamplingSettings
 
 def compose_tunes(model: StepModelFile, count: int, plan: Callable[[int], TunePlan],
                   settings: SamplingSettings, seed: int | None, constrained: bool = True,
-                  streams: int = 16, max_length: int = 3000,
+                  streams: int = 16, max_length: int = MAX_LENGTH,
                   on_finished: Callable[[int, TuneComposer], None] | None = None) -> list[TuneComposer]:
     """Write count tunes; plan(i) says how tune i opens. Same model, seed and settings: same tunes."""
     streams = max(1, min(streams, count))
