@@ -20,8 +20,8 @@ from livegen.abc import (
     ChordSymbol,
     Context,
     Diagnostic,
-    EndOfTune,
     Ending,
+    EndOfTune,
     Field,
     Note,
     Rest,
@@ -33,6 +33,7 @@ from livegen.abc import (
 )
 from livegen.abc.chord_symbols import parse_chord_symbol, read_quoted
 from livegen.abc.repeats import parse_part_order
+from livegen.perform.render import perform
 
 HEADER = "X:1\nT:test\nM:4/4\nL:1/8\nK:C\n"
 
@@ -323,7 +324,8 @@ def test_chord_symbols(text, root, quality, bass, pitch_classes):
     assert symbol.pitch_classes == pitch_classes
 
 
-@pytest.mark.parametrize("text, placement", [("^up", "^"), ("_down", "_"), ("<left", "<"), (">right", ">"), ("@1,2 x", "@")])
+@pytest.mark.parametrize("text, placement",
+                         [("^up", "^"), ("_down", "_"), ("<left", "<"), (">right", ">"), ("@1,2 x", "@")])
 def test_annotations_are_not_chords(text, placement):
     assert read_quoted(text) == Annotation(text[1:], placement)
 
@@ -358,7 +360,8 @@ def test_bar_lines_as_written():
 
 @pytest.mark.parametrize(
     "body, numbers",
-    [("[1A:|[2B|", [(1,), (2,)]), ("|1A:|2B|", [(1,), (2,)]), ("[1,3A:|[2B|", [(1, 3), (2,)]), ("[1-3A:|[4B|", [(1, 2, 3), (4,)])],
+    [("[1A:|[2B|", [(1,), (2,)]), ("|1A:|2B|", [(1,), (2,)]), ("[1,3A:|[2B|", [(1, 3), (2,)]),
+     ("[1-3A:|[4B|", [(1, 2, 3), (4,)])],
 )
 def test_endings(body, numbers):
     assert [event.numbers for event in parse(body) if isinstance(event, Ending)] == numbers
@@ -589,7 +592,8 @@ def test_pending_length_is_the_time_of_the_element_being_written(written, pendin
 def test_a_bar_line_that_abc2midi_reads_as_two_comes_out_once():
     # ":|:|" is ":|" (repeat) then ":|" (a second repeat end, from the first): one Bar event each pass.
     played = play_order(parse_tunes("X:1\nL:1/4\nK:C\n|:CD:|:|EF|\n")[0])
-    assert [event.text if isinstance(event, Bar) else event.pitch for event in played if isinstance(event, (Bar, Note))] == [
+    assert [event.text if isinstance(event, Bar) else event.pitch
+            for event in played if isinstance(event, (Bar, Note))] == [
         "|:", 60, 62, ":|:|", 60, 62, ":|:|", 64, 65, "|"]
 
 
@@ -622,3 +626,54 @@ def test_the_parser_state_is_declared_in_one_place():
     )
     parser.flush()
     assert set(vars(parser)) == declared
+
+
+# ------------------------------------------- tolerance (abc2midi reads these so too)
+
+
+@pytest.mark.parametrize("body", ["kB3 GBd|", ",B3 GBd|", "B3 GjBd|"])
+def test_a_character_with_no_meaning_in_music_is_one_diagnostic_and_the_notes_after_it_play(body):
+    events = parse(body)
+    assert [(event.pitch, event.duration) for event in events if isinstance(event, Note)] == [
+        (71, F(3, 8)), (67, F(1, 8)), (71, F(1, 8)), (74, F(1, 8))]
+    assert len([event for event in events if isinstance(event, Diagnostic)]) == 1
+
+
+def test_a_skipped_character_before_a_slur_and_a_triplet_keeps_the_triplet():
+    assert notes("k((3gfg) a|") == [(79, F(1, 12)), (77, F(1, 12)), (79, F(1, 12)), (81, F(1, 8))]
+
+
+def test_broken_rhythm_reaches_across_the_end_of_a_slur():
+    assert notes("A>(f=e)>(g f2)|") == [(69, F(3, 16)), (77, F(1, 16)), (76, F(3, 16)), (79, F(1, 16)), (77, F(1, 4))]
+    assert notes("(AB)<c d|") == [(69, F(1, 8)), (71, F(1, 16)), (72, F(3, 16)), (74, F(1, 8))]
+
+
+def test_a_thick_thin_bar_line_may_open_a_repeat():
+    assert [pitch for pitch, _, _ in melody("X:1\nL:1/4\nK:C\nC [|: D E :| F|\n")] == [60, 62, 64, 62, 64, 65]
+
+
+# ABC 2.1, 10.1: "Q:C=120" and "Q:120" both mean "play 120 unit note-lengths
+# per minute": the unit the header settles (its L:, or its M:'s default),
+# wherever the L: or M: stands in the header.
+UNIT_TEMPI = [
+    ("L:1/16\nQ:120\nK:C\n", F(1, 16), 120),
+    ("Q:120\nL:1/16\nK:C\n", F(1, 16), 120),
+    ("M:2/4\nQ:120\nK:C\n", F(1, 16), 120),
+    ("M:6/8\nQ:C=90\nK:C\n", F(1, 8), 90),
+    ("L:1/16\nQ:C2=60\nK:C\n", F(1, 8), 60),
+    ("Q:1/4=100\nL:1/16\nK:C\n", F(1, 4), 100),
+    ("K:C\nL:1/16\nQ:60\n", F(1, 16), 60),
+]
+
+
+@pytest.mark.parametrize("header, beat, bpm", UNIT_TEMPI)
+def test_a_tempo_in_unit_lengths_takes_the_unit_the_header_settles(header, beat, bpm):
+    parser = AbcStreamParser()
+    parser.feed_text("X:1\n" + header + "C|")
+    assert (parser.state.tempo.beat, parser.state.tempo.bpm) == (beat, bpm)
+
+
+@pytest.mark.parametrize("header, beat, bpm", UNIT_TEMPI)
+def test_render_plays_the_tempo_the_parser_reads(header, beat, bpm):
+    [events] = parse_tunes("X:1\n" + header + "C|\n")
+    assert perform(events).tempo_bpm == float(bpm * beat * 4)

@@ -1,9 +1,18 @@
-"""Values of the information fields that change how notes are read: M:, L: and Q:."""
+"""The grammar of ABC information fields: field lines, comments, and the values of M:, L: and Q:.
+
+One home for it: the streaming parser, the corpus normaliser, the sampler's
+constraints and eval all read fields through here, so they agree on what a
+field is and what its value means.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
+
+from .keys import MODE_WORDS
+from .lengths import length_multiplier
 
 COMMON_TIME = Fraction(4, 4)
 CUT_TIME = Fraction(2, 2)
@@ -14,6 +23,22 @@ _MAX_DIGITS = 4
 # A field is a letter and a colon at the start of a line ("T:The Rose Tree"),
 # or inside square brackets in the music ("[K:D]").
 FIELD_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_FIELD_LINE = re.compile(r"([A-Za-z]):(.*)")
+# A comment runs from % to the end of the line; \% is a literal percent sign.
+_COMMENT = re.compile(r"(?<!\\)%.*")
+
+
+def field_line(line: str) -> tuple[str, str] | None:
+    """A field line as (letter, value without comment or surrounding space); None for music or a comment."""
+    match = _FIELD_LINE.match(line)
+    if match is None:
+        return None
+    return match.group(1), without_comment(match.group(2)).strip()
+
+
+def without_comment(text: str) -> str:
+    """Text up to a comment's %."""
+    return _COMMENT.sub("", text) if "%" in text else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +107,10 @@ def parse_unit_length(text: str) -> Fraction | None:
 
 
 def parse_tempo(text: str, unit_length: Fraction) -> Tempo | None:
-    """``1/4=120``, ``"Allegro" 3/8=80``, ``C=100`` (a crotchet); None if unreadable.
+    """``1/4=120``, ``"Allegro" 3/8=80``; None if unreadable.
 
-    A bare number (``Q:120``, an old form) counts unit-length notes.
+    ABC 2.1, 10.1: the old forms ``Q:120`` and ``Q:C=120`` (``C2=``, ``C3/2=``)
+    count unit-length notes, so they need the unit length in force.
     """
     value = text
     if '"' in value:
@@ -98,8 +124,9 @@ def parse_tempo(text: str, unit_length: Fraction) -> Tempo | None:
     if not bpm:
         return None
     beat_text = beat_text.strip()
-    if beat_text == "C":
-        beat_text = "1/4"
+    if beat_text[:1] == "C":
+        multiplier = length_multiplier(beat_text[1:].strip())
+        return Tempo(unit_length * multiplier, bpm) if multiplier else None
     beat = Fraction(0)
     for term in beat_text.split():
         length = parse_unit_length(term)
@@ -114,3 +141,33 @@ def _small_int(text: str) -> int | None:
     if not text.isdigit() or len(text) > _MAX_DIGITS or not text.isascii():
         return None
     return int(text)
+
+
+def header_unit_length(meter_text: str | None, unit_text: str | None) -> Fraction | None:
+    """The unit note length a tune's header sets: its L:, else the default of its M: (ABC 2.1, 3.1.7).
+
+    None when the L: is unreadable.
+    """
+    if unit_text is not None:
+        return parse_unit_length(unit_text)
+    return (parse_meter(meter_text or "") or FREE_METER).default_unit_length
+
+
+# What a field value written so far can still grow into, for the fields that
+# change how music is read; other fields are free text. The sampler uses this
+# to refuse a value the parser would only reject at its end.
+_MODE_PREFIXES = sorted({word[:end] for word in MODE_WORDS for end in range(1, len(word) + 1)}, key=len, reverse=True)
+_VALUE_PREFIXES = {
+    "X": re.compile(r"\d{0,4}"),
+    "M": re.compile(r"C\|?|n(o(ne?)?)?|\d{0,2}(/\d{0,2})?"),
+    "L": re.compile(r"(1(/\d{0,2})?)?"),
+    "Q": re.compile(r"\d{0,3}|\d/\d{0,2}(=\d{0,3})?"),
+    "K": re.compile(r"([A-G][#b]?(" + "|".join(_MODE_PREFIXES) + r")?|n(o(ne?)?)?|HP?|Hp)?"),
+    "P": re.compile(r"[A-Z]?"),
+}
+
+
+def is_value_prefix(name: str, value: str) -> bool:
+    """Could ``value``, the start of field ``name``'s value, still become one that is read? Free-text fields: always."""
+    pattern = _VALUE_PREFIXES.get(name)
+    return pattern is None or pattern.fullmatch(value.strip()) is not None

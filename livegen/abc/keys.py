@@ -17,6 +17,8 @@ _MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
 # How many fifths each mode lies below its relative major.
 _MODE_SHIFT = {"maj": 0, "ion": 0, "mix": -1, "dor": -2, "min": -3, "aeo": -3, "phr": -4, "loc": -5, "lyd": 1}
 _MODE_NAME = {"ion": "maj", "aeo": "min"}
+# The modes spelt out; K: reads any word whose first three letters name one ("Dorian", "mixolydian").
+MODE_WORDS = ("major", "minor", "mixolydian", "dorian", "phrygian", "lydian", "locrian", "aeolian", "ionian")
 _SHARP_ORDER = "FCGDAEB"
 _CLEFS = {"treble", "bass", "alto", "tenor", "baritone", "perc", "percussion"}
 _ACCIDENTAL_SEMITONES = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}

@@ -5,7 +5,8 @@ note as soon as its last character is known, so this is a hand-written state
 machine: every character costs a few attribute look-ups, no text is ever
 re-scanned, and every buffer is capped (limits.py) so that garbage cannot grow
 memory. The parser never raises: text it cannot read becomes a Diagnostic
-event and it skips ahead to the next bar line or line.
+event; a character with no meaning in music is skipped alone (as abc2midi
+does), other garbled text up to the next bar line or line.
 
 The handler of each context lives with what it reads: read_notes.py (notes,
 rests, lengths, ties, broken rhythm), read_groups.py (chords, grace notes,
@@ -116,6 +117,7 @@ class AbcStreamParser(NoteReading, GroupReading, BarReading, FieldReading, Quote
         self._unit_given = False  # an L: was read, so K: keeps it
         self._durations: dict[str, Fraction] = {}  # written length -> duration at this unit
         self._tempo: Tempo | None = None
+        self._header_tempo = ""  # the header's Q:, read again once K: settles the unit
         self._field_name = ""  # the letter of the field line or inline field being written
         # -- the bar
         self._bar_position = Fraction(0)
@@ -318,6 +320,7 @@ class AbcStreamParser(NoteReading, GroupReading, BarReading, FieldReading, Quote
         self._durations = {}
         self._unit_given = False
         self._tempo = None
+        self._header_tempo = ""
         self._bar_position = Fraction(0)
         self._bar_number = 0
         self._bar_accidentals = {}
@@ -405,9 +408,14 @@ class AbcStreamParser(NoteReading, GroupReading, BarReading, FieldReading, Quote
     def _h_music(self, c: str) -> None:
         action = _MUSIC_ACTIONS.get(c)
         if action is None:
-            self._resync(f"unexpected {c!r} in music")
+            # A character with no meaning in music: abc2midi skips it and plays on.
+            self._diagnose(f"unexpected {c!r} in music; skipped")
         else:
             action(self, c)
+
+    def _voice_overlay(self, c: str) -> None:
+        # abc2midi sounds the notes after '&' in another voice, not the melody.
+        self._resync("voice overlay '&' is not played")
 
     def _nothing(self, c: str) -> None:
         pass
@@ -439,6 +447,7 @@ _MUSIC_ACTIONS = {
     '"': _P._quote_start,
     "!": _P._decoration_start,
     "+": _P._decoration_start,
+    "&": _P._voice_overlay,
     "-": _P._tie_alone,
     ">": _P._broken_alone,
     "<": _P._broken_alone,

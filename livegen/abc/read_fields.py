@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .events import EndOfTune, Field
-from .fields import FREE_METER, parse_meter, parse_tempo, parse_unit_length
+from .fields import FREE_METER, parse_meter, parse_tempo, parse_unit_length, without_comment
 from .keys import parse_key
 from .limits import MAX_FIELD
 from .read_quotes import DECORATION_SHORTCUTS
@@ -22,7 +22,7 @@ class FieldReading:
     def _h_field(self, c: str) -> None:
         if c == "\n":
             self._handler = self._h_line_start
-            self._field_done(self._field_name, self._text.split("%", 1)[0], inline=False)
+            self._field_done(self._field_name, without_comment(self._text), inline=False)
             self._text = ""
         elif len(self._text) < MAX_FIELD:
             self._text += c
@@ -111,12 +111,18 @@ class FieldReading:
                 self._diagnose(f"unreadable tempo {value!r}")
             return
         self._tempo = tempo
+        if header:
+            # A tempo counted in unit lengths (Q:120, Q:C=120) waits for the
+            # header's L: or M:, wherever they stand: the unit is settled at K:.
+            self._header_tempo = value
 
     def _start_body(self) -> None:
-        """K: ended the header: settle the default unit length from the header's M:."""
+        """K: ended the header: settle the default unit length from the header's M:, and the tempo from it."""
         self._in_header = False
         if not self._unit_given:
             self._set_unit((self._header_meter or FREE_METER).default_unit_length)
+        if self._header_tempo:
+            self._tempo = parse_tempo(self._header_tempo, self._unit)
 
     def _set_unit(self, unit: Fraction) -> None:
         self._unit = unit

@@ -114,7 +114,11 @@ class NoteReading:
         return pitch
 
     def _h_after(self, c: str) -> None:
-        """After an element's length: ties, broken rhythm and spaces may still follow."""
+        """After an element's length: ties, broken rhythm, spaces and the end of a slur may still follow.
+
+        A slur's ')' belongs to the note before it, so ``(f=e)>g`` dots the e
+        (abc2midi reads it so too).
+        """
         if c == "-":
             if self._kind in (REST, MULTI_REST):
                 self._diagnose("a rest cannot be tied")
@@ -127,7 +131,7 @@ class NoteReading:
             self._broken += step
             if abs(self._broken) > 3:
                 self._resync("broken rhythm too deep")
-        elif c == " " or c == "\t":
+        elif c == " " or c == "\t" or c == ")":
             pass
         else:
             self._handler = self._h_music

@@ -15,7 +15,8 @@ included, so that both play the same notes:
   next ending or part), and that bar line is skipped with it.
 
 Bar lines are split as abc2midi reads them, two characters at a time, so
-``:||:`` is ``:|`` then ``|:``, and ``|||:`` is ``||`` then ``|:``.
+``:||:`` is ``:|`` then ``|:``, and ``|||:`` is ``||`` then ``|:``; ``[|:``
+is ``[|`` then ``|:``.
 """
 
 from __future__ import annotations
@@ -132,6 +133,9 @@ def _bar_kinds(text: str) -> list[int]:
         pair = text[index : index + 2]
         if pair == "[|":
             kinds.append(_DOUBLE)
+            if text[index + 2 : index + 3] == ":":  # "[|:" opens a repeat too
+                kinds.append(_START)
+                index += 1
         elif pair == "|:":
             kinds.append(_START)
         elif pair in ("||", "|]"):

@@ -11,12 +11,13 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from livegen.abc import Event, Field, play_order, timeline
-from livegen.abc.fields import parse_meter, parse_tempo
+from livegen.abc import Event, Field, Tempo, play_order, timeline
+from livegen.abc.fields import header_unit_length, parse_meter, parse_tempo, parse_unit_length
 from livegen.perform.arrangement import ArrangementSettings, PerformedNote, arrange
 from livegen.perform.midi_file import time_signature
 
 DEFAULT_TEMPO = 120.0
+_EIGHTH = Fraction(1, 8)  # the unit length when neither L: nor M: is readable
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,34 @@ def perform(events: list[Event], settings: ArrangementSettings = ArrangementSett
         if isinstance(event, Field):
             fields.setdefault(event.name, event.value)
     if tempo_bpm is None:
-        tempo = parse_tempo(fields.get("Q", ""), Fraction(1, 8)) if "Q" in fields else None
+        tempo = tune_tempo(events)
         tempo_bpm = float(tempo.bpm * tempo.beat * 4) if tempo is not None else DEFAULT_TEMPO
     meter = parse_meter(fields.get("M", ""))
     signature = time_signature(meter) if meter is not None else None
     notes = arrange(timeline(play_order(events)), settings)
     return PerformedTune(fields.get("T", "").strip(), notes, tempo_bpm, signature)
+
+
+def tune_tempo(events: list[Event]) -> Tempo | None:
+    """The tune's first readable Q:, counted as the parser counts it (ABC 2.1, 10.1).
+
+    A tempo in unit lengths (``Q:120``, ``Q:C=120``) takes the unit in force
+    where it stands; in the header that is the header's L:, or the default of
+    its M:, wherever they stand in the header.
+    """
+    fields = [event for event in events if isinstance(event, Field)]
+    header = {field.name: field.value for field in fields if field.header}
+    unit = header_unit_length(header.get("M"), header.get("L")) or _EIGHTH
+    candidates = [("Q", header["Q"])] if "Q" in header else []
+    candidates += [(field.name, field.value) for field in fields if not field.header and field.name in "LQ"]
+    for name, value in candidates:
+        if name == "L":
+            unit = parse_unit_length(value) or unit
+            continue
+        tempo = parse_tempo(value, unit)
+        if tempo is not None:
+            return tempo
+    return None
 
 
 def file_stem(index: int, title: str) -> str:
