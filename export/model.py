@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from livegen.model.scoring import cross_entropy_bits, padded_batch
+from livegen.model.sizes import SHIPPED_SIZES
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,10 @@ class ModelConfig:
     """Sizes of the network; the defaults are the shipped model's."""
 
     vocab_size: int
-    embedding: int = 512
-    units: int = 256
-    layers: int = 3
-    dropout: float = 0.2
+    embedding: int = SHIPPED_SIZES.embedding
+    units: int = SHIPPED_SIZES.units
+    layers: int = SHIPPED_SIZES.layers
+    dropout: float = SHIPPED_SIZES.dropout
 
     def as_dict(self) -> dict:
         return asdict(self)

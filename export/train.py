@@ -36,6 +36,7 @@ from livegen.export import distribute, transpose
 from livegen.export.corpus import Tune, corpus_text, load_tunes
 from livegen.export.keras_multiworker import repaired_fit
 from livegen.export.model import ModelConfig, build_sequence_model, cross_entropy_totals
+from livegen.model.sizes import SHIPPED_SIZES
 from livegen.model.vocab import Vocabulary
 
 TRAINING_RECORD = "training.json"
@@ -48,10 +49,10 @@ PARITY_CHARACTERS = 500
 class TrainingOptions:
     data: Path
     out: Path
-    embedding: int = 512
-    units: int = 256
-    layers: int = 3
-    dropout: float = 0.2
+    embedding: int = SHIPPED_SIZES.embedding
+    units: int = SHIPPED_SIZES.units
+    layers: int = SHIPPED_SIZES.layers
+    dropout: float = SHIPPED_SIZES.dropout
     epochs: int = 100
     batch_size: int = 64
     sequence_length: int = 128

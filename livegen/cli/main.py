@@ -24,25 +24,25 @@ from livegen.cli.validation import (OneLineParser, check_meter_for_midi, existin
                                     output_file, output_folder, port_number, positive_float, positive_int,
                                     tempo_bpm)
 from livegen.perform.arrangement import ArrangementSettings
-from livegen.compose.composer import TUNE_TYPES, TunePlan
+from livegen.compose.composer import MAX_LENGTH, TUNE_TYPES, TunePlan
 from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
 from livegen.errors import LivegenError
 from livegen.offline.evaluate import compare_with_corpus, read_abc_texts
+from livegen.offline.default_corpus import DEFAULT_CORPUS
 from livegen.offline.generate import compose_tunes
-from livegen.perform.midi_file import write_midi
+from livegen.offline.tune_files import write_abc, write_tune_midi
 from livegen.realtime.clock import CLOCK_KINDS
 from livegen.realtime.midi_port import BACKEND_CHOICES, format_ports, list_ports
 from livegen.model.model_file import load_model
+from livegen.model.sizes import SHIPPED_SIZES
 from livegen.control.parameters import (DEFAULT_CC_MAP, FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE,
                                 Parameter, parse_cc_map)
 from livegen.control.presets import load_preset, preset_names
-from livegen.perform.piano_roll import require_matplotlib, write_piano_roll
+from livegen.perform.piano_roll import require_matplotlib
 from livegen.realtime.recorder import default_sessions_folder
-from livegen.perform.render import file_stem, perform
 from livegen.compose.sampler import SamplingSettings
 from livegen.session.status_line import LineAwareHandler, StatusLine
 
-DEFAULT_CORPUS = Path("../shared/data/nottingham/ABC_cleaned")
 TRAINING_EXTRA_HINT = "pip install 'livegen[train]' (from a checkout: pip install -e '.[train]')"
 
 
@@ -91,7 +91,7 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
         _add_parameter_option(group, PARAMETERS[name], live=False)
     group.add_argument("--no-constraints", dest="constrained", action="store_false",
                        help="let the model write invalid ABC and bars of any length")
-    group.add_argument("--max-length", type=positive_int, default=3000,
+    group.add_argument("--max-length", type=positive_int, default=MAX_LENGTH,
                        help="characters per tune before it is ended")
     group.add_argument("--meter", help="metre of every tune, as in ABC: 6/8, 4/4, 3/4, C ...")
     group.add_argument("--key", help="key and mode as in ABC: G, Em, Ador, Dmix, Bb ...")
@@ -120,26 +120,27 @@ def _add_run(verbs) -> None:
         epilog=_live_control_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     midi = run.add_argument_group("MIDI")
-    midi.add_argument("--port", default="LiveGen",
+    midi.add_argument("--port", default=DaemonOptions.port,
                       help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual one" + DEFAULT_HELP)
-    midi.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+    midi.add_argument("--backend", choices=BACKEND_CHOICES, default=DaemonOptions.backend,
                       help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is missing)" + DEFAULT_HELP)
-    midi.add_argument("--clock", choices=tuple(CLOCK_KINDS), default="internal",
+    midi.add_argument("--clock", choices=tuple(CLOCK_KINDS), default=DaemonOptions.clock,
                       help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
                       "continue, song position) on --clock-port" + DEFAULT_HELP)
-    midi.add_argument("--clock-port", default="LiveGen Clock", help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
+    midi.add_argument("--clock-port", default=DaemonOptions.clock_port,
+                      help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
     midi.add_argument("--control-port", default="LiveGen Control",
                       help="input port for MIDI control changes (the same name as --clock-port shares one port)" + DEFAULT_HELP)
     midi.add_argument("--cc", type=_cc_map, default=None, metavar="NAME=CC[,NAME=CC...]",
                       help="your own controller map instead of the default one (listed below), e.g. "
                       "temperature=74,tempo=71")
     midi.add_argument("--no-cc", dest="control", action="store_false", help="no control port")
-    midi.add_argument("--lookahead", type=positive_float, default=1.0,
+    midi.add_argument("--lookahead", type=positive_float, default=DaemonOptions.lookahead_beats,
                       help="beats of music generated ahead of what is heard" + DEFAULT_HELP)
     osc = run.add_argument_group("OSC")
-    osc.add_argument("--osc-host", default="127.0.0.1", help="address to listen on; another than this "
+    osc.add_argument("--osc-host", default=OscOptions.host, help="address to listen on; another than this "
                      "computer's own needs --osc-allow" + DEFAULT_HELP)
-    osc.add_argument("--osc-port", type=port_number, default=9000,
+    osc.add_argument("--osc-port", type=port_number, default=OscOptions.port,
                      help="UDP port to listen on (0: any free port)" + DEFAULT_HELP)
     osc.add_argument("--osc-allow", type=lambda text: tuple(text.replace(",", " ").split()), default=(),
                      metavar="ADDRESS[,ADDRESS...]", help="controllers (IP addresses) accepted from other computers")
@@ -155,16 +156,19 @@ def _add_run(verbs) -> None:
             _add_parameter_option(live, parameter, live=True)
     playing = run.add_argument_group("playing")
     playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
-    playing.add_argument("--chord-velocity", type=_velocity, default=62, help="chord velocity (1-127)" + DEFAULT_HELP)
-    playing.add_argument("--accent", type=_midi_value, default=14,
+    playing.add_argument("--chord-velocity", type=_velocity, default=ArrangementSettings.chord_velocity,
+                         help="chord velocity (1-127)" + DEFAULT_HELP)
+    playing.add_argument("--accent", type=_midi_value, default=ArrangementSettings.accent,
                          help="velocity added on the first beat of a bar (half of it on the other strong beats)"
                          + DEFAULT_HELP)
-    playing.add_argument("--lowest", type=_midi_value, default=21, help="lowest melody note (MIDI number); "
+    playing.add_argument("--lowest", type=_midi_value, default=ArrangementSettings.lowest,
+                         help="lowest melody note (MIDI number); "
                          "notes below move up by octaves" + DEFAULT_HELP)
-    playing.add_argument("--highest", type=_midi_value, default=108, help="highest melody note (MIDI number)" + DEFAULT_HELP)
+    playing.add_argument("--highest", type=_midi_value, default=ArrangementSettings.highest,
+                         help="highest melody note (MIDI number)" + DEFAULT_HELP)
     tunes = run.add_argument_group("tunes")
     tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
-    tunes.add_argument("--max-length", type=positive_int, default=3000,
+    tunes.add_argument("--max-length", type=positive_int, default=MAX_LENGTH,
                        help="characters per tune: past 80%% of this a tune ends at the next full bar" + DEFAULT_HELP)
     tunes.add_argument("--tunes", type=positive_int, default=None,
                        help="stop after this many tunes (default: play until stopped)")
@@ -322,10 +326,11 @@ def _add_train(verbs) -> None:
     train.add_argument("--out", type=output_folder, default=None,
                        help="run folder for checkpoints, history and loss curve (default: runs/<date-time>)")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
-    train.add_argument("--embedding", type=positive_int, default=512, help="embedding size")
-    train.add_argument("--units", type=positive_int, default=256, help="LSTM units per layer")
-    train.add_argument("--layers", type=positive_int, default=3, help="number of LSTM layers")
-    train.add_argument("--dropout", type=fraction_below_one, default=0.2, help="dropout after each LSTM layer")
+    train.add_argument("--embedding", type=positive_int, default=SHIPPED_SIZES.embedding, help="embedding size")
+    train.add_argument("--units", type=positive_int, default=SHIPPED_SIZES.units, help="LSTM units per layer")
+    train.add_argument("--layers", type=positive_int, default=SHIPPED_SIZES.layers, help="number of LSTM layers")
+    train.add_argument("--dropout", type=fraction_below_one, default=SHIPPED_SIZES.dropout,
+                       help="dropout after each LSTM layer")
     train.add_argument("--epochs", type=positive_int, default=100,
                        help="most epochs (early stopping usually ends sooner)")
     train.add_argument("--batch-size", type=positive_int, default=64,
@@ -472,17 +477,11 @@ def _run_generate(arguments, argv) -> None:
     if arguments.plot:
         require_matplotlib()
     tunes = _compose(arguments, arguments.count)
-    arguments.out.mkdir(parents=True, exist_ok=True)
-    abc_path = arguments.out / "tunes.abc"
-    abc_path.write_text("".join("".join(tune.text).rstrip("\n") + "\n\n" for tune in tunes), encoding="utf-8")
+    abc_path = write_abc(["".join(tune.text) for tune in tunes], arguments.out)
     for index, tune in enumerate(tunes, 1):
-        performed = perform(tune.events, tempo_bpm=arguments.tempo)
-        stem = arguments.out / file_stem(index, performed.title)
-        write_midi(performed.notes, stem.with_suffix(".mid"), performed.tempo_bpm, performed.title, performed.meter)
-        if arguments.plot:
-            write_piano_roll(performed, stem.with_suffix(".png"))
+        performed, midi = write_tune_midi(index, tune.events, arguments.out, arguments.tempo, arguments.plot)
         print(f"{index:3}  {performed.title[:36]:36}  {len(tune.bars.bars):3} bars  "
-              f"{len(tune.diagnostics)} diagnostics  {stem.with_suffix('.mid')}")
+              f"{len(tune.diagnostics)} diagnostics  {midi}")
     print(f"all tunes: {abc_path}")
 
 
@@ -492,11 +491,8 @@ def _run_render(arguments, argv) -> None:
     tunes = parse_tunes(read_abc_file(arguments.abc))
     if not tunes:
         raise LivegenError(f"{arguments.abc} holds no tunes (no X: lines)")
-    arguments.out.mkdir(parents=True, exist_ok=True)
     for index, events in enumerate(tunes, 1):
-        performed = perform(events, tempo_bpm=arguments.tempo)
-        target = (arguments.out / file_stem(index, performed.title)).with_suffix(".mid")
-        write_midi(performed.notes, target, performed.tempo_bpm, performed.title, performed.meter)
+        performed, target = write_tune_midi(index, events, arguments.out, arguments.tempo)
         problems = sum(isinstance(event, Diagnostic) for event in events)
         print(f"{index:3}  {performed.title[:36]:36}  {len(performed.notes):4} notes  "
               f"{problems} diagnostics  {target}")
