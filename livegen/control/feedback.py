@@ -26,6 +26,7 @@ from livegen.control.parameters import (
     CLOCK_SOURCE,
     CLOCK_TEMPO,
     LINK_PEERS,
+    NOTE_NAMES,
     PARAMETERS,
     TUNE_BAR,
     TUNE_NOTE,
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S = 0.02
 MAX_TARGETS = 8  # beyond this, the target added longest ago is dropped
-NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 class Feedback:

@@ -36,7 +36,7 @@ CLOCK_SOURCE = OSC_PREFIX + "clock"  # feedback only: the clock played by ("inte
 CLOCK_TEMPO = OSC_PREFIX + "clock/tempo"  # ... its tempo now (a Link session's or a DAW's, beside the tempo asked) ...
 LINK_PEERS = OSC_PREFIX + "link/peers"  # ... and how many other Link peers share the session (0 off Link)
 AUTO = "auto"  # a choice left to the model
-TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # from C: key choices, note feedback
 MODES = {"major": "", "minor": "m", "dorian": "dor", "mixolydian": "mix"}  # as written after the tonic in K:
 METERS = ("2/4", "3/4", "4/4", "6/8", "9/8", "12/8")
 
@@ -189,7 +189,7 @@ PARAMETERS: dict[str, Parameter] = {parameter.name: parameter for parameter in (
     Parameter("type", "choice", "tune type: sets the metre (unless `meter` does) and the style the model "
               "writes", default=AUTO, choices=(AUTO, *TUNE_TYPES), takes_effect="from the next tune"),
     Parameter("key", "choice", "tonic of the next tunes (auto: the model's choice of key and mode)",
-              default=AUTO, choices=(AUTO, *TONICS), takes_effect="from the next tune"),
+              default=AUTO, choices=(AUTO, *NOTE_NAMES), takes_effect="from the next tune"),
     Parameter("mode", "choice", "mode of the next tunes, when `key` names a tonic", default="major",
               choices=tuple(MODES), takes_effect="from the next tune"),
     Parameter("meter", "choice", "metre of the next tunes (auto: the tune type's, else the model's)",
