@@ -47,7 +47,7 @@ import numpy as np
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
 from livegen.perform.render import perform
-from livegen.testing.jack_harness import JackServer, MidiReader
+from livegen.testing.jack_harness import PERIOD_FRAMES, JackServer, MidiReader
 
 FIRST_NOTE_BUDGET_S = 1.0
 RSS_BUDGET_MB = 150.0
@@ -90,10 +90,10 @@ def main() -> int:
 
 
 @contextlib.contextmanager
-def jack_and_reader(name: str) -> Iterator[MidiReader]:
+def jack_and_reader(name: str, period_frames: int = PERIOD_FRAMES) -> Iterator[MidiReader]:
     """A private real-time JACK server (as a DAW's runs) for this process and the livegen it launches, and a
     reader on it whose port livegen plays into."""
-    server = JackServer(f"livegen-{name}-{datetime.now():%H%M%S}", realtime=True)
+    server = JackServer(f"livegen-{name}-{datetime.now():%H%M%S}", realtime=True, period_frames=period_frames)
     server.start()
     reader = None
     try:

@@ -6,6 +6,7 @@
 Runs a Daemon in this process (on a thread, on a private JACK server, as
 `livegen run` would), takes a tracemalloc snapshot every --every seconds,
 and prints the traced Python memory and RSS over time with their slopes,
+(OSC on, as `livegen run` has it by default),
 then the allocation sites that grew most between the first snapshot after
 warm-up and the last. A fast tempo packs an hour's worth of tunes into a
 few minutes: growth per tune is what matters, so the slope is also given
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livegen.session.daemon import Daemon, DaemonOptions
+from livegen.session.daemon import Daemon, DaemonOptions, OscOptions
 from livegen.testing.jack_harness import JackServer
 
 WARM_UP_S = 60.0
@@ -48,7 +49,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as record:
             daemon = Daemon(DaemonOptions(port="LiveGen Memory", backend="jack", record=Path(record),
-                                          parameters={"tempo": options.tempo}))
+                                          parameters={"tempo": options.tempo}, osc=OscOptions(port=0)))
             playing = threading.Thread(target=daemon.run, name="daemon", daemon=True)
             started = time.monotonic()
             playing.start()
@@ -85,11 +86,12 @@ def report(options, samples, first, last) -> None:
         per_thousand = np.polyfit(sent, values, 1)[0] * 1000 * 1024
         print(f"  {name}: {values[0]:.2f} -> {values[-1]:.2f} MB; slope {per_hour:+.2f} MB/hour, "
               f"{per_thousand:+.1f} KB per 1,000 messages")
-    print(f"  top growth sites (after the first minute):")
+    print("  top growth sites (after the first minute):")
     for stat in last.compare_to(first, "traceback")[:TOP_SITES]:
-        frame = stat.traceback[0]
-        print(f"    {stat.size_diff / 1024:+9.1f} KB {stat.count_diff:+7d} blocks  {frame.filename}:{frame.lineno}")
-        for caller in list(stat.traceback)[1:4]:
+        frames = list(reversed(stat.traceback))  # the allocating frame first
+        site = f"{frames[0].filename}:{frames[0].lineno}"
+        print(f"    {stat.size_diff / 1024:+9.1f} KB {stat.count_diff:+7d} blocks  {site}")
+        for caller in frames[1:5]:
             print(f"        from {caller.filename}:{caller.lineno}")
 
 

@@ -96,8 +96,9 @@ def main() -> int:
         server.close()
     bare_schedule = [at for at, _ in bare_sender.messages(bare_grid, options.bpm)]
     warm_up = WARM_UP_BEATS * 4 * 2
+    bare_arrivals = [record.arrival for record in bare_received]
     return report(options, server, schedule, received, stats, load,
-                  bare_sender.errors_ms([record.arrival for record in bare_received][warm_up:], bare_schedule[warm_up:]))
+                  bare_sender.errors_ms(bare_arrivals[warm_up:], bare_schedule[warm_up:]))
 
 
 class ModelLoad(threading.Thread):

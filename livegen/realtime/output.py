@@ -311,10 +311,10 @@ class OutputThread:
 
     def _lose_port(self, reason: str) -> None:
         log.warning("MIDI port lost (%s): dropping notes until it is back", reason)
+        self._set_state(PortState.LOST)  # before closing, which can take a while on a dead server
         self._close_port()  # before any reopening: a dead JACK client must be closed before a new one opens
         self._attempts = 0
         self._next_attempt = time.monotonic() + RECONNECT_DELAYS_S[0]
-        self._set_state(PortState.LOST)
 
     def _close_port(self) -> None:
         port, self._port = self._port, None

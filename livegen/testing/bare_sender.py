@@ -58,6 +58,29 @@ def finish(process: subprocess.Popen, timeout: float) -> None:
         raise RuntimeError(f"the bare sender failed ({process.returncode}): {stderr}")
 
 
+class BareRun:
+    """A bare sender playing in the background, into `reader`'s port (a MidiReader of its own), while a test
+    does its own timing; lags_s() says how late each of its notes arrived (arrival - grid time)."""
+
+    def __init__(self, reader, seconds: float, bpm: float = 240.0, lead_s: float = 1.5):
+        self.reader = reader
+        self.count = max(2, int(seconds * bpm / 60 / STEP_BEATS))
+        self.seconds = seconds
+        self.times = grid(time.monotonic() + lead_s, bpm, self.count)  # lead: time for the process to start
+        self._process = launch(reader.port, self.times[0], bpm, self.count)
+
+    def lags_s(self) -> list[float]:
+        """Waits for the run to end."""
+        finish(self._process, timeout=self.seconds + 30)
+        received = self.reader.wait_for(lambda records: len(records) >= 2 * self.count, 10.0,
+                                        "the bare sender's notes")
+        ons = [record.arrival for record in received if record.message.type == "note_on"]
+        return [arrival - at for arrival, at in zip(ons, self.times)]
+
+    def worst_lag_s(self) -> float:
+        return max(map(abs, self.lags_s()))
+
+
 def errors_ms(arrivals: list[float], times: list[float]) -> np.ndarray:
     """|arrival - grid time| in ms for the notes that came, matched in order."""
     return np.abs(np.array(arrivals[:len(times)]) - np.array(times[:len(arrivals)])) * 1000

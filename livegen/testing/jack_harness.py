@@ -67,9 +67,10 @@ def _jackd_running() -> bool:
 class JackServer:
     """jackd on the dummy driver, started and stopped on demand; clients find it through JACK_DEFAULT_SERVER."""
 
-    def __init__(self, name: str, realtime: bool = False):
+    def __init__(self, name: str, realtime: bool = False, period_frames: int = PERIOD_FRAMES):
         self.name = name
         self.realtime = realtime
+        self.period_frames = period_frames
         self._process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()
 
@@ -81,7 +82,7 @@ class JackServer:
         """Start jackd and return once it answers jack_lsp."""
         clear_stale_jack_state()
         command = ["jackd", "-S", "-R" if self.realtime else "-r", "-n", self.name,
-                   "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(PERIOD_FRAMES), "-C", "0", "-P", "0"]
+                   "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(self.period_frames), "-C", "0", "-P", "0"]
         self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -105,6 +106,13 @@ class JackServer:
             self._process.kill()
             self._process.wait()
         self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL jackd, as a crash would end it: its socket and shared memory stay behind."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
 
     def close(self) -> None:
         """Stop, and remove the semaphores of clients that outlived a server stopped under them (jackd leaves them)."""
