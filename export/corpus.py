@@ -23,13 +23,12 @@ that check, with abc2midi, that normalising keeps every note.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from livegen.abc.collection import read_abc_file, split_tunes
-from livegen.abc.fields import FREE_METER, parse_meter
+from livegen.abc.fields import field_line, header_unit_length, without_comment
 
 # Fields dropped because they carry no music: source (S), notes (N), history
 # (H), transcriber (Z), book (B), discography (D), origin (O), area (A),
@@ -38,9 +37,6 @@ from livegen.abc.fields import FREE_METER, parse_meter
 # the player. Comments (%) go too, but not directives (%%MIDI ...): abc2midi
 # plays a few Playford tunes with their own accompaniment pattern.
 DROPPED_FIELDS = frozenset("SNHZBDOACFGWwY")
-
-_FIELD_LINE = re.compile(r"^([A-Za-z]):\s*(.*?)\s*$")
-_COMMENT = re.compile(r"(?<!\\)%.*$")
 
 VALIDATION_BUCKETS = 20  # one bucket in twenty: 5% of tunes
 
@@ -82,31 +78,30 @@ def normalise_tune(raw: str) -> str:
         if line.startswith("%%"):
             directives.append(line)
             continue
-        field = _FIELD_LINE.match(line)
+        field = field_line(line)
         if not field:
             body_start = index
             break
-        header.append((field.group(1), field.group(2)))
-        if field.group(1) == "K":
+        header.append(field)
+        if field[0] == "K":
             body_start = index + 1
             break
     first_metre = next((value for name, value in header if name == "M"), "")
     unit_length = next((value for name, value in header if name == "L"), None)
     if unit_length is None:
-        meter = parse_meter(first_metre) or FREE_METER
-        unit_length = _fraction_text(meter.default_unit_length)
+        unit_length = _fraction_text(header_unit_length(first_metre, None))
 
     # Leading M:/L:/K: lines of the body act before any note: fold them in.
     body = lines[body_start:]
     leading_fields: list[tuple[str, str]] = []
     folded: list[str] = []
     for position, line in enumerate(body):
-        field = _FIELD_LINE.match(line)
+        field = field_line(line)
         if not field:
             folded.extend(body[position:])
             break
-        if field.group(1) in "MLK":
-            leading_fields.append((field.group(1), field.group(2)))
+        if field[0] in "MLK":
+            leading_fields.append(field)
         else:
             folded.append(line)
 
@@ -126,11 +121,11 @@ def normalise_tune(raw: str) -> str:
 def _strip_comment(line: str) -> str:
     if line.startswith("%%"):
         return line.strip()
-    return _COMMENT.sub("", line).strip()
+    return without_comment(line).strip()
 
 
 def _is_field(line: str) -> bool:
-    return _FIELD_LINE.match(line) is not None
+    return field_line(line) is not None
 
 
 def _fraction_text(value: Fraction) -> str:
