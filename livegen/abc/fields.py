@@ -1,8 +1,8 @@
 """The grammar of ABC information fields: field lines, comments, and the values of M:, L: and Q:.
 
-One home for it: the streaming parser, the corpus normaliser, the sampler's
-constraints and eval all read fields through here, so they agree on what a
-field is and what its value means.
+One home for it: the streaming parser, render and the corpus normaliser read
+fields through here, so they agree on what a field is and what its value
+means.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .keys import MODE_WORDS
 from .lengths import length_multiplier
 
 COMMON_TIME = Fraction(4, 4)
@@ -151,23 +150,3 @@ def header_unit_length(meter_text: str | None, unit_text: str | None) -> Fractio
     if unit_text is not None:
         return parse_unit_length(unit_text)
     return (parse_meter(meter_text or "") or FREE_METER).default_unit_length
-
-
-# What a field value written so far can still grow into, for the fields that
-# change how music is read; other fields are free text. The sampler uses this
-# to refuse a value the parser would only reject at its end.
-_MODE_PREFIXES = sorted({word[:end] for word in MODE_WORDS for end in range(1, len(word) + 1)}, key=len, reverse=True)
-_VALUE_PREFIXES = {
-    "X": re.compile(r"\d{0,4}"),
-    "M": re.compile(r"C\|?|n(o(ne?)?)?|\d{0,2}(/\d{0,2})?"),
-    "L": re.compile(r"(1(/\d{0,2})?)?"),
-    "Q": re.compile(r"\d{0,3}|\d/\d{0,2}(=\d{0,3})?"),
-    "K": re.compile(r"([A-G][#b]?(" + "|".join(_MODE_PREFIXES) + r")?|n(o(ne?)?)?|HP?|Hp)?"),
-    "P": re.compile(r"[A-Z]?"),
-}
-
-
-def is_value_prefix(name: str, value: str) -> bool:
-    """Could ``value``, the start of field ``name``'s value, still become one that is read? Free-text fields: always."""
-    pattern = _VALUE_PREFIXES.get(name)
-    return pattern is None or pattern.fullmatch(value.strip()) is not None
