@@ -14,11 +14,13 @@ NATURAL_SEMITONES = (0, 2, 4, 5, 7, 9, 11)
 # Sharps (positive) or flats (negative) of each major key's tonic letter;
 # a '#' adds 7 and a 'b' takes 7 away (F# major has 6 sharps, F major 1 flat).
 _MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
-# How many fifths each mode lies below its relative major.
-_MODE_SHIFT = {"maj": 0, "ion": 0, "mix": -1, "dor": -2, "min": -3, "aeo": -3, "phr": -4, "loc": -5, "lyd": 1}
+# The modes spelt out, each with how many fifths it lies below its relative major. K: reads any word whose
+# first three letters name one ("Dorian", "mixolydian"), and "m" for minor.
+_MODE_FIFTHS = {"major": 0, "minor": -3, "mixolydian": -1, "dorian": -2, "phrygian": -4, "lydian": 1, "locrian": -5,
+                "aeolian": -3, "ionian": 0}
+MODE_WORDS = tuple(_MODE_FIFTHS)
+_MODE_SHIFT = {word[:3]: fifths for word, fifths in _MODE_FIFTHS.items()}
 _MODE_NAME = {"ion": "maj", "aeo": "min"}
-# The modes spelt out; K: reads any word whose first three letters name one ("Dorian", "mixolydian").
-MODE_WORDS = ("major", "minor", "mixolydian", "dorian", "phrygian", "lydian", "locrian", "aeolian", "ionian")
 _SHARP_ORDER = "FCGDAEB"
 _CLEFS = {"treble", "bass", "alto", "tenor", "baritone", "perc", "percussion"}
 _ACCIDENTAL_SEMITONES = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
