@@ -35,9 +35,9 @@ import time
 from pythonosc.osc_packet import OscPacket
 
 from livegen.control.controls import Controls
-from livegen.errors import LivegenError
 from livegen.control.parameters import FEEDBACK_HERE, NORM_SUFFIX, OSC_PREFIX, PARAMETERS
 from livegen.control.rate_limited_log import RateLimitedLog
+from livegen.errors import LivegenError
 
 log = logging.getLogger(__name__)
 
