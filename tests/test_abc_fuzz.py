@@ -30,10 +30,10 @@ from livegen.abc import (
     EndOfTune,
     Note,
     Rest,
+    limits,
     play_order,
     timeline,
 )
-from livegen.abc import limits
 
 EXAMPLES = 10_000
 FUZZ = settings(
@@ -94,7 +94,7 @@ def feed_checked(text: str) -> list:
         events.extend(parser.feed(char))
         assert parser.buffered() <= BUFFER_BOUND
         if index % 8 == 0:
-            parser.state  # readable in any context (every 8th character: it is the slow check)
+            assert parser.state is not None  # readable in any context (every 8th character: it is the slow check)
     events.extend(parser.flush())
     for event in events:
         if isinstance(event, Diagnostic):

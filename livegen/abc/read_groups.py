@@ -10,9 +10,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .events import Note
+from .fields import FIELD_LETTERS
 from .limits import MAX_CHORD_NOTES, MAX_TUPLET
 from .read_notes import CHORD, DIGITS, LETTER_INDEX
-from .fields import FIELD_LETTERS
 
 
 class GroupReading:
