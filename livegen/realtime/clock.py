@@ -297,7 +297,8 @@ class MidiClockFollower(_LineClock, _OwnBars):
         self._ticks.append((self._tick_count, arrival))
         tick_time = self._fit()
         if self._playing:
-            self._line = _Line(self._next_position / CLOCKS_PER_BEAT, tick_time, self._seconds_per_tick * CLOCKS_PER_BEAT)
+            beat = self._next_position / CLOCKS_PER_BEAT
+            self._line = _Line(beat, tick_time, self._seconds_per_tick * CLOCKS_PER_BEAT)
             self._next_position += 1
 
     def _fit(self) -> float:
