@@ -23,8 +23,8 @@ and full RSS is printed beside it.
 
 The daemon plays into the reader's existing port, so no note is lost to a
 connection made after it started. The JACK server runs with real-time
-scheduling, as a DAW's does. Needs pytest (the server and reader come from
-tests/jack_harness.py).
+scheduling, as a DAW's does. The server and reader come from
+livegen/testing/jack_harness.py.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def launch(reader: MidiReader, record: Path, tempo: float, *options: str) -> sub
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGINT)  # SIGINT, not SIGTERM: see tests/jack_harness.py
+    process.send_signal(signal.SIGINT)  # SIGINT, not SIGTERM: see livegen/testing/jack_harness.py
     _, stderr = process.communicate(timeout=15)
     if process.returncode != 0:
         raise RuntimeError(f"livegen exited with {process.returncode}: {stderr}")

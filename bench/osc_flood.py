@@ -6,10 +6,10 @@
 One daemon session on a private real-time JACK server (as bench/daemon_budgets.py
 runs it): first a quiet phase, then a phase in which this process sends
 malformed packets, wrong types, NaN, infinities and unknown addresses (the
-mix tests/test_live_control.py floods with, less the out-of-range values,
-which would change the music being timed) at --rate
-packets a second. Prints, per phase, the onset jitter of the notes due in it
-(see daemon_budgets.onset_errors_ms), the daemon's CPU time, and the ratio
+flood test's mix from livegen/testing/bad_osc.py, less the out-of-range
+values, which would change the music being timed) at --rate packets a
+second. Prints, per phase, the onset jitter of the notes due in it (see
+daemon_budgets.onset_errors_ms), the daemon's CPU time, and the ratio
 flooded/quiet; then whether the daemon is still alive and playing. The
 daemon's token bucket admits 2,000 packets a second; the rest is dropped
 before parsing, which is what keeps the cost of a flood small.

@@ -21,8 +21,8 @@ p99 at most 0.5 ms above the bare sender's.
 
 JACK hands MIDI to its clients once per period, so a message arrives at the
 start of the period after it was sent: 0 to 0.67 ms late by quantisation
-alone, before any lateness of the sender. Needs pytest (the reader and server
-come from tests/jack_harness.py).
+alone, before any lateness of the sender. The reader and server come from
+livegen/testing/jack_harness.py.
 """
 
 from __future__ import annotations
