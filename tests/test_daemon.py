@@ -24,39 +24,51 @@ from livegen.realtime.midi_port import open_output
 from livegen.realtime.output import promote_current_thread
 from livegen.session import daemon
 from livegen.session.status_line import Status, StatusLine
+from livegen.testing.bare_sender import BareRun
 from livegen.testing.daemon_harness import note_ons, recorded_note_ons, session_folder
 
 TEMPO = 240.0
 SECONDS_PER_BEAT = 60.0 / TEMPO
 SHORT = ["--max-length", "160", "--seed", "1", "--quiet"]
-SEND_TOLERANCE_S = 0.004  # livegen's sends (as recorded) against the score or the clock's grid
-ARRIVAL_TOLERANCE_S = 0.02  # what the reader gets: a test JACK server, not real-time, on a busy machine, lags
-CLOCK_TOLERANCE_S = 0.01  # following MIDI clock, the first beat after Start/Continue rests on one tick's arrival
 
 
-def by_voice(notes: list[tuple[float, int, int]]) -> dict[tuple[int, int], list[float]]:
-    """(time, channel, pitch) notes as onset times per (channel, pitch)."""
-    voices: dict[tuple[int, int], list[float]] = {}
+def by_channel(notes: list[tuple[float, int, int]]) -> dict[int, list[tuple[float, int]]]:
+    """(time, channel, pitch) notes as (time, pitch) per channel, in time order."""
+    channels: dict[int, list[tuple[float, int]]] = {}
     for at, channel, pitch in sorted(notes):
-        voices.setdefault((channel, pitch), []).append(at)
-    return voices
+        channels.setdefault(channel, []).append((at, pitch))
+    return channels
 
 
-def assert_same_notes(actual: list[tuple[float, int, int]], expected: list[tuple[float, int, int]], what: str,
-                      tolerance: float) -> None:
-    """Same pitches on the same channels at the same times (each list measured from its own first note)."""
-    assert actual and expected, what
-    actual_voices = by_voice([(at - min(actual)[0], channel, pitch) for at, channel, pitch in actual])
-    expected_voices = by_voice([(at - min(expected)[0], channel, pitch) for at, channel, pitch in expected])
-    assert actual_voices.keys() == expected_voices.keys(), what
-    for voice, times in expected_voices.items():
-        assert len(actual_voices[voice]) == len(times), f"{what}: {voice}"
-        worst = max(abs(a - b) for a, b in zip(actual_voices[voice], times))
-        assert worst <= tolerance, f"{what}: {voice} off by {worst * 1000:.1f} ms"
+def pitches_by_channel(notes: list[tuple[float, int, int]]) -> dict[int, list[int]]:
+    """Each channel's pitches in the order given (the order sent, or received), whatever the times say."""
+    channels: dict[int, list[int]] = {}
+    for _, channel, pitch in notes:
+        channels.setdefault(channel, []).append(pitch)
+    return channels
+
+
+def assert_played_in_order(actual: list[tuple[float, int, int]], score: list[tuple[float, int, int]],
+                           what: str) -> None:
+    """Every note of the score, none more, in the score's order, channel by channel: completeness and order,
+    not milliseconds (the timing budgets are measured beside a bare sender by bench/timing.py and
+    bench/daemon_cpu.py). Notes the score starts together (a chord) may come in any order among themselves."""
+    assert actual and score, what
+    played, written = by_channel(actual), by_channel(score)
+    assert played.keys() == written.keys(), what
+    for channel, notes in written.items():
+        assert len(played[channel]) == len(notes), f"{what}: channel {channel}"
+        onsets = sorted({at for at, _ in notes})
+        chords = [sorted(pitch for at, pitch in notes if at == onset) for onset in onsets]
+        heard, position = [], 0
+        for chord in chords:
+            heard.append(sorted(pitch for _, pitch in played[channel][position:position + len(chord)]))
+            position += len(chord)
+        assert heard == chords, f"{what}: channel {channel} out of order or wrong"
 
 
 def test_plays_a_tune_as_recorded(livegen, midi_reader, tmp_path):
-    """Into an existing port (the reader's): every note arrives on time, pairs up, and is what the recording says."""
+    """Into an existing port (the reader's): every note arrives, in order, pairs up, and is what the recording says."""
     reader = midi_reader(name="daw")
     launched = time.monotonic()
     run = livegen(reader.port, "--tunes", "1", "--tempo", str(TEMPO), *SHORT, python_options=("-X", "importtime"))
@@ -74,11 +86,11 @@ def test_plays_a_tune_as_recorded(livegen, midi_reader, tmp_path):
     heard = [(record.arrival, record.message.channel, record.message.note) for record in ons]
     folder = session_folder(tmp_path)
     sent = recorded_note_ons(folder, TEMPO)
-    assert_same_notes(heard, sent, "received against session.mid", ARRIVAL_TOLERANCE_S)
+    assert pitches_by_channel(heard) == pitches_by_channel(sent)  # every note sent arrived, in the order sent
     (tune,) = parse_tunes(read_abc_file(folder / "session.abc"))
     written = [(float(note.start) * SECONDS_PER_BEAT, note.channel, note.pitch)
                for note in perform(tune, tempo_bpm=TEMPO).notes]
-    assert_same_notes(sent, written, "session.mid against session.abc", SEND_TOLERANCE_S)
+    assert_played_in_order(sent, written, "session.mid against session.abc")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -151,12 +163,17 @@ def off_grid_s(arrival: float, origin: float, grid_s: float) -> float:
 
 
 def test_follows_midi_clock(livegen, jack_server, midi_reader, tmp_path):
-    """Nothing while stopped; from a song position, notes on the ticks' grid; stop silences; continue resumes."""
+    """Nothing while stopped; from a song position, notes on the ticks' grid; stop silences; continue resumes.
+
+    How far off a beat counts as on it: half a tick (the resolution of the grid), plus twice (a tick in, a note
+    out) the worst lag of a bare sender through the same JACK server in the same run; never a fixed few ms."""
     reader = midi_reader(name="daw")
     tempo = 150.0
     spb = 60.0 / tempo
     run = livegen(reader.port, "--clock", "midi", "--clock-port", "LiveGenClock", "--tempo", str(tempo), *SHORT)
     run.wait_started()
+    bare = BareRun(midi_reader(name="bare"), seconds=8.0)
+    on_beat = []  # how far the first note after each Start/Continue is off the DAW's beat
     with open_output("dawclock", "jack") as out:
         jack_server.connect("dawclock:dawclock", "LiveGenClock:LiveGenClock")
         sender = ClockSender(out, tempo)
@@ -167,7 +184,8 @@ def test_follows_midi_clock(livegen, jack_server, midi_reader, tmp_path):
             first_tick, first_number = sender.send(mido.Message("continue"))
             received = reader.wait_for(lambda records: len(note_ons(records)) >= 8, 10.0, "eight notes")
             first = note_ons(received)[0].arrival
-            assert first > first_tick and off_grid_s(first, first_tick, spb) <= ARRIVAL_TOLERANCE_S  # on a beat
+            assert first > first_tick
+            on_beat.append(off_grid_s(first, first_tick, spb))
 
             stopped_at = time.monotonic()
             _, stop_number = sender.send(mido.Message("stop"))
@@ -183,16 +201,18 @@ def test_follows_midi_clock(livegen, jack_server, midi_reader, tmp_path):
             received = reader.wait_for(lambda records: len(note_ons(records)) >= count + 4, 10.0, "notes again")
             first = next(r.arrival for r in note_ons(received) if r.arrival > restart)
             beat_origin = restart - (position % 24) * sender.interval
-            assert off_grid_s(first, beat_origin, spb) <= ARRIVAL_TOLERANCE_S  # on a beat of the DAW's grid again
+            on_beat.append(off_grid_s(first, beat_origin, spb))  # on a beat of the DAW's grid again
         finally:
             sender.close()
             run.process.send_signal(signal.SIGINT)
             status, stderr = run.finish(10.0)
     assert status == 0, stderr
     assert not left_sounding(reader.messages())
+    worst_bare_lag = bare.worst_lag_s()
+    assert max(on_beat) <= spb / 48 + 2 * worst_bare_lag, (on_beat, worst_bare_lag)
     sent = recorded_note_ons(session_folder(tmp_path), tempo)  # every onset sent on the grid of the ticks
     errors = [off_grid_s(at, sent[0][0], spb / 24) for at, _, _ in sent]
-    assert max(errors) <= CLOCK_TOLERANCE_S, errors
+    assert max(errors) <= 2 * worst_bare_lag, (errors, worst_bare_lag)
 
 
 class ListPort:

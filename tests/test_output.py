@@ -18,6 +18,7 @@ import pytest
 
 from livegen.realtime.midi_port import open_output
 from livegen.realtime.output import ALL_NOTES_OFF, OutputThread, PortState, promote_current_thread
+from livegen.testing.bare_sender import BareRun
 
 
 def note_on(note: int, channel: int = 0, velocity: int = 100) -> mido.Message:
@@ -240,17 +241,19 @@ def test_promoting_a_thread_gives_it_real_time_scheduling_where_permitted():
 # Through a real JACK port.
 
 def test_notes_arrive_in_order_and_on_time(jack_server, midi_reader):
+    """On time means: typically no later than a bare sender's worst, measured beside it in the same run."""
     with OutputThread(lambda: open_output("Timed", backend="jack")) as output:
         reader = midi_reader("Timed:Timed")
-        start = time.monotonic() + 0.3
-        times = [start + i * 0.015 for i in range(20)]
+        bare = BareRun(midi_reader(name="bare"), seconds=1.0)
+        times = [bare.times[0] + 0.004 + i * 0.015 for i in range(20)]  # between the bare sender's notes
         for i, at in enumerate(times):
             output.schedule(note_on(40 + i), at)
         received = reader.wait_for_count(20)
+        worst_bare_lag = bare.worst_lag_s()
     assert [record.message for record in received] == [note_on(40 + i) for i in range(20)]
     errors = [record.arrival - at for record, at in zip(received, times)]
     assert min(errors) > -0.001  # never early (sending everything at once would be)
-    assert statistics.median(errors) < 0.005
+    assert statistics.median(errors) <= worst_bare_lag, (errors, worst_bare_lag)
     assert max(errors) < 0.1  # loose: the machine running the tests may be busy
 
 

@@ -65,6 +65,7 @@ MessageCallback = Callable[[mido.Message, float], None]
 
 _open_ports_lock = threading.RLock()  # held while opening or closing any client: see _client_guard
 _open_ports: weakref.WeakSet[_Port] = weakref.WeakSet()
+_dead_clients: list[_Port] = []  # closed by their owners after their JACK server died; see _Port.close
 
 
 def compiled_backends() -> list[str]:
@@ -204,11 +205,17 @@ class _Port:
         return not self._closed and (self._watch is None or self._watch())
 
     def close(self) -> None:
+        """Close the client; one whose JACK server died is only marked closed, and really closed by the next
+        _client_guard: libjack takes a second or more to close it, holding the GIL (python-rtmidi keeps it), so
+        closing at once would freeze every thread, and delay the other ports' noticing the loss."""
         with _open_ports_lock, self._lock:
-            _open_ports.discard(self)
             if self._closed:
                 return
             self._closed = True
+            if self._watch is not None and not self._watch():
+                _dead_clients.append(self)
+                return
+            _open_ports.discard(self)
             with _native_stderr_silenced():  # libjack reports a dead server again at close
                 self._close_client()
 
@@ -466,6 +473,10 @@ def _client_guard():
             if not port.alive():
                 port.close()
         with _native_stderr_silenced():
+            while _dead_clients:
+                dead = _dead_clients.pop()
+                _open_ports.discard(dead)
+                dead._close_client()
             yield
 
 
