@@ -39,6 +39,7 @@ import threading
 import time
 import traceback
 from contextlib import ExitStack
+from pathlib import Path
 
 import mido
 
@@ -77,6 +78,7 @@ class Daemon:
         self.generation = Generation(options, self.controls, self.scheduler)
         self.control_changes = MidiCcInput(self.controls, options.cc_map)
         self.recorder: SessionRecorder | None = None
+        self.error_log: Path | None = None  # where the traceback of an internal error went, if it could be written
         self.osc: OscServer | None = None
         self._feedback: Feedback | None = None
         self._port_state = PortState.CLOSED
@@ -111,8 +113,7 @@ class Daemon:
             self._supervise(Engine(model), model.vocabulary)
         failure = self.generation.failure
         if failure is not None:
-            (self.recorder.folder / "error.log").write_text("".join(traceback.format_exception(failure)),
-                                                            encoding="utf-8")
+            self.error_log = self.recorder.write_error_log("".join(traceback.format_exception(failure)))
             raise failure
 
     def _input_names(self) -> list[str]:
@@ -214,8 +215,7 @@ def run_daemon(options: DaemonOptions, status_line: StatusLine) -> int:
     except LivegenError:
         raise
     except Exception as error:
-        folder = daemon.recorder.folder if daemon.recorder else None
         log.error("livegen stopped after an internal error: %s: %s%s", type(error).__name__, error,
-                  f" (traceback in {folder / 'error.log'})" if folder else "")
+                  f" (traceback in {daemon.error_log})" if daemon.error_log else "")
         return 1
     return 0

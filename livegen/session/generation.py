@@ -137,6 +137,7 @@ class Generation:
                     composer.end_at_next_bar()
                 character = composer.choose(probabilities, sampler.rng)
                 events = composer.accept(character)
+                recorder.tune_progress(composer.text)  # the ABC is written ahead: see livegen.realtime.recorder
                 if events:
                     self.scheduler.schedule(player.add(events))
                     self._publish(number, composer, start)
