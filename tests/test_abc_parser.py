@@ -29,6 +29,7 @@ from livegen.abc import (
     TimedNote,
     parse_tunes,
     play_order,
+    read_tunes,
     timeline,
 )
 from livegen.abc.chord_symbols import parse_chord_symbol, read_quoted
@@ -677,3 +678,13 @@ def test_a_tempo_in_unit_lengths_takes_the_unit_the_header_settles(header, beat,
 def test_render_plays_the_tempo_the_parser_reads(header, beat, bpm):
     [events] = parse_tunes("X:1\n" + header + "C|\n")
     assert perform(events).tempo_bpm == float(bpm * beat * 4)
+
+
+def test_read_tunes_keeps_a_huge_tune_to_its_limit_and_counts_what_it_leaves_out(caplog):
+    text = "X:1\nT:long\nK:C\n" + "C D E F|" * 1000 + "%\n\nX:2\nT:short\nK:C\nG|\n"
+    first, second = read_tunes(text, max_events=100)
+    assert len(first.events) == 100 and first.events[:3] == parse_tunes(text)[0][:3]
+    assert first.events_left_out == 3 + 5 * 1000 - 100 and first.diagnostics == 0
+    assert (second.events, second.events_left_out) == (parse_tunes(text)[1], 0)
+    assert [record.getMessage() for record in caplog.records] == [
+        "tune X:1 'long': only the first 100 events are read, 4903 more are left out"]

@@ -2,6 +2,7 @@
 
 - ``AbcStreamParser`` (parser.py): characters in, events (events.py) out;
   ``parser.state`` tells a sampler where it stands (context, bar filled).
+- ``read_tunes`` (collection.py): a text of any size, one parsed tune at a time.
 - ``play_order`` (repeats.py): a tune's events with repeats and parts expanded.
 - ``timeline`` (timeline.py): played events to timed notes and chord symbols.
 - ``parse_key`` (keys.py), ``parse_chord_symbol`` (chord_symbols.py): the pieces.
@@ -12,14 +13,15 @@ Pure Python and the standard library: the realtime loop can import it freely.
 from __future__ import annotations
 
 from .chord_symbols import parse_chord_symbol
+from .collection import ReadTune, read_tunes
 from .events import (
     Annotation,
     Bar,
     Chord,
     ChordSymbol,
     Diagnostic,
-    EndOfTune,
     Ending,
+    EndOfTune,
     Event,
     Field,
     Note,
@@ -47,6 +49,7 @@ __all__ = [
     "Meter",
     "Note",
     "ParserState",
+    "ReadTune",
     "Rest",
     "Tempo",
     "TimedBar",
@@ -56,19 +59,11 @@ __all__ = [
     "parse_key",
     "parse_tunes",
     "play_order",
+    "read_tunes",
     "timeline",
 ]
 
 
 def parse_tunes(text: str) -> list[list[Event]]:
-    """Parse a whole ABC text; the events of each tune, EndOfTune left out."""
-    parser = AbcStreamParser()
-    tunes: list[list[Event]] = []
-    current: list[Event] = []
-    for event in parser.feed_text(text) + parser.flush():
-        if isinstance(event, EndOfTune):
-            tunes.append(current)
-            current = []
-        else:
-            current.append(event)
-    return tunes
+    """Parse a whole ABC text; the events of each tune, EndOfTune left out (read_tunes reads any size)."""
+    return [tune.events for tune in read_tunes(text, max_events=None)]

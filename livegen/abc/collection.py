@@ -1,13 +1,60 @@
-"""ABC files as collections of tunes."""
+"""ABC files as collections of tunes, read in linear time and bounded memory.
+
+A file may hold thousands of tunes, or one tune megabytes long (generated,
+concatenated or hostile). ``read_tunes`` feeds the parser a piece at a time
+and hands out one tune at a time, kept to ``max_events`` events: what lies
+beyond is still read (its diagnostics counted) but left out, so memory
+stays bounded whatever the input.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from .events import Diagnostic, EndOfTune, Event, Field
+from .parser import AbcStreamParser
+
+log = logging.getLogger(__name__)
+
+MAX_TUNE_EVENTS = 20_000  # notes, rests, bar lines... of one tune: an hour of music; the longest tune seen has 546
+READ_PIECE = 1 << 16  # characters fed to the parser at a time
+
+
+@dataclass(frozen=True)
+class ReadTune:
+    events: list[Event]  # EndOfTune left out
+    diagnostics: int  # in the whole tune, the part left out included
+    events_left_out: int
 
 
 def read_abc_file(path: Path) -> str:
     """ABC collections of this age are Latin-1 or ASCII; never fail on a stray byte."""
     return Path(path).read_bytes().decode("latin-1")
+
+
+def read_tunes(text: str, max_events: int | None = MAX_TUNE_EVENTS) -> Iterator[ReadTune]:
+    """Each tune of an ABC text, parsed, in order; see the module docstring (None: no limit)."""
+    parser = AbcStreamParser()
+    events: list[Event] = []
+    diagnostics = left_out = 0
+    pieces = (text[start:start + READ_PIECE] for start in range(0, len(text), READ_PIECE))
+    for completed in (*map(parser.feed_text, pieces), parser.flush()):
+        for event in completed:
+            if isinstance(event, EndOfTune):
+                if left_out:
+                    log.warning("%s: only the first %d events are read, %d more are left out",
+                                _name(events), max_events, left_out)
+                yield ReadTune(events, diagnostics, left_out)
+                events, diagnostics, left_out = [], 0, 0
+                continue
+            diagnostics += isinstance(event, Diagnostic)
+            if max_events is None or len(events) < max_events:
+                events.append(event)
+            else:
+                left_out += 1
 
 
 def split_tunes(text: str) -> list[str]:
@@ -23,3 +70,8 @@ def split_tunes(text: str) -> list[str]:
         elif current is not None:
             current.append(line)
     return ["\n".join(lines) + "\n" for lines in tunes]
+
+
+def _name(events: list[Event]) -> str:
+    fields = {event.name: event.value for event in events[:64] if isinstance(event, Field)}
+    return f"tune X:{fields.get('X', '?')} {fields.get('T', '')!r}"

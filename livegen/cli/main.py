@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from livegen import __version__
-from livegen.abc import Diagnostic, parse_tunes
+from livegen.abc import read_tunes
 from livegen.abc.collection import read_abc_file
 from livegen.cli.validation import (OneLineParser, check_meter_for_midi, existing_file, fraction_below_one,
                                     output_file, output_folder, port_number, positive_float, positive_int,
@@ -488,14 +488,13 @@ def _run_generate(arguments, argv) -> None:
 def _run_render(arguments, argv) -> None:
     if not arguments.abc.is_file():
         raise LivegenError(f"no such ABC file: {arguments.abc}")
-    tunes = parse_tunes(read_abc_file(arguments.abc))
-    if not tunes:
-        raise LivegenError(f"{arguments.abc} holds no tunes (no X: lines)")
-    for index, events in enumerate(tunes, 1):
-        performed, target = write_tune_midi(index, events, arguments.out, arguments.tempo)
-        problems = sum(isinstance(event, Diagnostic) for event in events)
+    index = 0
+    for index, tune in enumerate(read_tunes(read_abc_file(arguments.abc)), 1):  # one at a time: any size
+        performed, target = write_tune_midi(index, tune.events, arguments.out, arguments.tempo)
         print(f"{index:3}  {performed.title[:36]:36}  {len(performed.notes):4} notes  "
-              f"{problems} diagnostics  {target}")
+              f"{tune.diagnostics} diagnostics  {target}")
+    if not index:
+        raise LivegenError(f"{arguments.abc} holds no tunes (no X: lines)")
 
 
 def _run_eval(arguments, argv) -> None:
