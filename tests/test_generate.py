@@ -14,12 +14,16 @@ from livegen.abc import AbcStreamParser, Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
 from livegen.compose.composer import TunePlan
 from livegen.compose.constraints import AbcConstraints, BarTracker
+from livegen.compose.form import FORM_NAMES, FormTracker, plan_form
 from livegen.compose.sampler import SamplingSettings
 from livegen.errors import LivegenError
 from livegen.model.model_file import load_model
+from livegen.offline.abc2midi_check import check_tune
+from livegen.offline.form_reader import read_tune
 from livegen.offline.generate import compose_tunes
 from livegen.perform.arrangement import ArrangementSettings, PerformedNote
 from livegen.perform.live_player import Cue, LivePlayer
+from livegen.perform.midi_file import performance_to_midi
 from livegen.perform.render import perform
 
 
@@ -103,6 +107,129 @@ def test_constraints_refuse_an_overfull_bar_and_a_short_plain_bar():
         bars.feed(character)
     assert not constraints.allows("|")  # two eighths of a 3/4 bar after a full one
     assert not constraints.allows("%") and not constraints.allows("]")
+
+
+HEADER = "X:1\nT:A\nM:4/4\nL:1/8\nK:G\n"
+
+
+def constraints_after(text: str, form: str | None = None) -> AbcConstraints:
+    planned = plan_form(form) if form else None
+    bars = BarTracker(form=FormTracker(planned) if planned else None)
+    for character in text:
+        bars.feed(character)
+    return AbcConstraints(bars)
+
+
+# What abc2midi rejected in issue 11, each as (what was written before, the character it stumbled on,
+# a character that is fine there).
+ABC2MIDI_REJECTS = {
+    "a length the corpus never writes (/6)": (HEADER + "GA/", "6", "2"),
+    "a length twice over (c/2/2)": (HEADER + "GAc/2", "/", " "),
+    "slashes on slashes (A////////2)": (HEADER + "GA/", "/", "2"),
+    "a tie to another pitch (EA/2B/2-A)": (HEADER + "EA/2B/2-", "A", "B"),
+    "a low octave mark on a high note (d,)": (HEADER + "Gd", ",", "'"),
+    "a high octave mark on a low note (A')": (HEADER + "GA", "'", ","),
+    "a tuplet in a tuplet ((3(3)": (HEADER + "G(3d/2e/2", "(", "f"),
+    "a tuplet at all ((3)": (HEADER + "G", "(", "A"),
+    "a stray #": (HEADER + "GA", "#", "B"),
+    "a stray ?": (HEADER + "GA", "?", "B"),
+    "a stray +, read as a decoration": (HEADER + "GA", "+", "B"),
+    "a trill T": (HEADER + "GA", "T", "B"),
+    "a line continuation in mid-line": (HEADER + "GA", "\\", "B"),
+    "an inline key change [K:B]": (HEADER + "GABc defg|[", "K", "1"),
+    "a tempo the musician did not ask for [Q:3]": (HEADER + "GABc defg|[", "Q", "1"),
+    "a key change line K:B": (HEADER + "GABc defg|\n", "K", "G"),
+    "a second ending with no first": (HEADER + "GABc defg|GABc defg|[", "2", "1"),
+    "a chord symbol the corpus does not write": (HEADER + '"', "X", "G"),
+    "a made-up word in the title (anLinndc)": ("X:1\nT:The Bonny an", "L", "d"),
+    "the metre in the title (T:...|M:6/8)": ("X:1\nT:The Bonny Lass", "|", "\n"),
+    "a title line that ends in mid-word": ("X:1\nT:The Bon", "\n", "n"),
+    "a metre MIDI cannot write (M:7/5)": ("X:1\nT:A\nM:", "7", "6"),
+    "a tempo field Q: in the header": ("X:1\nT:A\n", "Q", "M"),
+}
+
+
+@pytest.mark.parametrize("written, bad, good", ABC2MIDI_REJECTS.values(), ids=ABC2MIDI_REJECTS.keys())
+def test_the_constraints_refuse_what_abc2midi_rejects(written, bad, good):
+    constraints = constraints_after(written)
+    assert not constraints.allows(bad)
+    assert constraints.allows(good)
+
+
+def test_the_bar_rule_has_no_loophole():
+    # A short bar closing a part pays back that part's pickup: two short bars in a row are not a part.
+    written = HEADER + "GABc defg||e/2c/2 A/2e/2|f/2d/2 ^g/2e/2"
+    assert not constraints_after(written).allows("|")
+    # A part that opened on a full bar ends on a full bar, whatever pickup an earlier part had.
+    written = HEADER + "D|GABc defg|GABc def||GABc defg|GABc def"
+    assert not constraints_after(written).allows("|")
+    assert constraints_after(written).allows("g")
+
+
+def test_in_a_planned_form_the_model_writes_only_plain_bar_lines_and_cannot_end_early():
+    constraints = constraints_after(HEADER + "D|GABc defg|GABc defg", form="AABB")
+    assert constraints.allows("|") and not constraints.allows(":") and not constraints.allows("[")
+    ended = constraints_after(HEADER + "D|GABc defg|\n", form="AABB")
+    assert not ended.allows("\n")  # a blank line would end the tune after one bar
+    assert constraints_after(HEADER + "D|GABc defg|\n", form="free").allows("\n")
+
+
+def test_the_last_note_of_a_tune_is_the_tonic():
+    strain = "D|" + "GABc defg|" * 7 + "GABc def"
+    constraints = constraints_after(HEADER + strain + ":|\n|:" + strain[:-1], form="AABB")
+    assert constraints.form.in_final_bar
+    assert not constraints.allows("f") and not constraints.allows("z")  # f would end the tune on F#
+    assert constraints.allows("g") and constraints.allows("G")
+    assert not constraints.allows("-")  # no tie past the end
+
+
+PLANNED = {"reel": ("AABB", [8, 8]), "jig": ("AABB", [8, 8]), "waltz": ("AB", [16, 16])}
+
+
+@pytest.mark.parametrize("tune_type", PLANNED)
+def test_tunes_have_their_types_form_end_on_the_tonic_and_abc2midi_accepts_them(model, abc2midi, tune_type):
+    form, strain_bars = PLANNED[tune_type]
+    tunes = texts(compose_tunes(model, 4, lambda i: TunePlan(tune_type=tune_type, number=i + 1),
+                                SamplingSettings(1.0), seed=11, streams=4))
+    for text in tunes:
+        verdict, read = check_tune(text), read_tune(text)
+        assert not verdict.errors and not verdict.bar_length_warnings, text
+        assert [strain.bar_count for strain in read.strains] == strain_bars, text
+        assert [strain.repeated for strain in read.strains] == [form.count(letter) == 2 for letter in "AB"], text
+        assert verdict.last_melody_pitch % 12 == read.key.tonic, text
+
+
+def test_a_named_form_is_kept(model, abc2midi):
+    tunes = texts(compose_tunes(model, 2, lambda i: TunePlan(meter="4/4", form="AABBCC", number=i + 1),
+                                SamplingSettings(1.0), seed=12, streams=2))
+    for text in tunes:
+        assert [strain.bar_count for strain in read_tune(text).strains] == [8, 8, 8], text
+        assert not check_tune(text).errors, text
+    with pytest.raises(LivegenError, match="form"):
+        plan_form("ABAB")
+
+
+SWEEP = [  # temperature, top-p, constrained: the extremes of every setting
+    (0.05, 1.0, True), (3.0, 1.0, True), (1.0, 0.05, True), (3.0, 0.5, True), (3.0, 1.0, False)]
+TYPES = ("jig", "reel", "hornpipe", "polka", "slip-jig", "waltz", "slow-air", None)
+
+
+@pytest.mark.parametrize("temperature, top_p, constrained", SWEEP)
+def test_no_setting_crashes_generation_or_midi_writing(model, temperature, top_p, constrained):
+    """Every type, a spread of keys, modes, metres and forms, at the extremes of temperature and top-p."""
+    keys = ("G", "Em", "Ador", "Dmix", "Bb", "F#m", "C", None)
+    meters = (None, None, None, "2/4", "9/8", None, "3/2", "C|")
+    forms = (*FORM_NAMES, "auto", None)
+
+    def plan(index: int) -> TunePlan:
+        return TunePlan(meters[index], keys[index], None, TYPES[index], number=index + 1,
+                        form=forms[index % len(forms)])
+
+    tunes = compose_tunes(model, len(TYPES), plan, SamplingSettings(temperature, top_p), seed=13,
+                          constrained=constrained, max_length=250)
+    for tune in tunes:
+        performed = perform(tune.events)
+        performance_to_midi(performed.notes, performed.tempo_bpm, performed.title, performed.meter)
 
 
 def test_pickup_and_its_complement_are_right_bars():

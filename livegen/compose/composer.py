@@ -1,10 +1,13 @@
-"""Writing one tune: a planned opening, then sampled characters, parsed as they come.
+"""Writing one tune: a planned opening and form, then sampled characters, parsed as they come.
 
 A TuneComposer is one stream: it decides each next character (forced by
-the plan, or drawn from the model's distribution under the ABC constraints),
-feeds it to its own parser, and collects the events. The model itself is
-stepped outside, by whoever batches streams together (offline generation)
-or keeps time (the live daemon).
+the plan, or asked of the Sampler, which draws from the model's logits under
+the ABC constraints), feeds it to its own parser, and collects the events.
+The plan's form (livegen.compose.form) is written by the composer where it
+shows in the text: the bar line that closes each strain, the line break and
+``|:`` that open the next, the tonic chord of the last bar, and the tune's
+end. The model itself is stepped outside, by whoever batches streams
+together (offline generation) or keeps time (the live session).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livegen.abc import Bar, Diagnostic, EndOfTune, Event, parse_key
+from livegen.abc import Bar, ChordSymbol, Context, Diagnostic, EndOfTune, Event, parse_key
 from livegen.abc.fields import parse_meter
-from livegen.compose.constraints import AbcConstraints, BarTracker
+from livegen.compose.constraints import AbcConstraints, BarTracker, tonic_chord
+from livegen.compose.form import FormTracker, plan_form
+from livegen.compose.sampler import Sampler
 from livegen.errors import LivegenError
 
 # Tune types a musician asks for, as the metre the corpus writes them in (and
@@ -32,6 +37,7 @@ TUNE_TYPES = {
 }
 TUNE_END = "|]\n\n"
 MAX_LENGTH = 3000  # characters per tune by default: a tune this long is ended ...
+MAX_DEAD_ENDS = 8  # characters drawn with every one refused, before the tune is ended
 SOFT_LIMIT_SHARE = 0.8  # ... and past this share of max_length, end at the next full bar
 
 
@@ -45,6 +51,7 @@ class TunePlan:
     tune_type: str | None = None
     prime: str | None = None  # the user's own ABC opening replaces the built header
     number: int = 1
+    form: str | None = None  # a name from livegen.compose.form.FORM_NAMES; None or "auto": the type's
 
     def opening(self) -> str:
         """The text the tune starts with; the title is always left to the model."""
@@ -78,7 +85,8 @@ class TuneComposer:
 
     def __init__(self, plan: TunePlan, vocabulary, constrained: bool = True, max_length: int = MAX_LENGTH):
         self.vocabulary = vocabulary
-        self.bars = BarTracker()
+        form = plan_form(plan.form, plan.tune_type) if constrained else None
+        self.bars = BarTracker(form=FormTracker(form) if form is not None else None)
         self.parser = self.bars.parser
         self.constraints = AbcConstraints(self.bars) if constrained else None
         self.max_length = max_length
@@ -89,6 +97,8 @@ class TuneComposer:
         self._header_after_title = plan.header_after_title() if plan.prime is None else ""
         self._ending = False
         self._end_requested = False
+        self._tonic_chord_written = False
+        self.dead_ends = 0
         if not self._forced:
             raise LivegenError("the prime is empty: give the ABC the tune should start with")
         vocabulary.encode("".join(self._forced))  # a prime the model cannot read is refused up front
@@ -105,29 +115,35 @@ class TuneComposer:
         return [event for event in self.events if isinstance(event, Diagnostic)]
 
     def forced_character(self) -> str | None:
-        """The next character if the plan or the ending dictates it, else None (sample it)."""
+        """The next character if the plan, the form or the ending dictates it, else None (sample it)."""
+        if not self._forced:
+            self._plan_form()
         if not self._forced:
             self._plan_ending()
         return self._forced[0] if self._forced else None
 
-    def choose(self, probabilities: np.ndarray, rng: np.random.Generator) -> str:
-        """Draw a character from one row of probabilities, refusing what the constraints refuse."""
+    def next_character(self, sampler: Sampler, logits: np.ndarray | None) -> str:
+        """The next character: forced, or drawn by the sampler from this stream's logits [V] under the constraints.
+
+        logits is None before the model has read anything (a tune always opens forced).
+        """
         forced = self.forced_character()
         if forced is not None:
             return forced
-        weights = np.nan_to_num(probabilities.astype(np.float64), nan=0.0)
-        for _ in range(len(weights)):  # each refusal removes one candidate
-            cumulative = np.cumsum(weights)
-            if not cumulative[-1] > 0:
-                break
-            index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-            if index >= len(weights) or weights[index] == 0:  # rounding at the top end
-                index = int(np.flatnonzero(weights)[-1])
-            character = self.vocabulary.characters[index]
-            if self.constraints is None or self.constraints.allows(character):
-                return character
-            weights[index] = 0.0
-        return self.vocabulary.characters[int(np.argmax(probabilities))]  # nothing allowed: the model's choice
+        if logits is None:
+            raise LivegenError("the composer needs the model's logits to go on")  # a caller's bug
+        characters = self.vocabulary.characters
+        allows = self.constraints.allows if self.constraints is not None else lambda character: True
+        index = sampler.draw(logits, lambda index: allows(characters[index]))
+        if index is not None:
+            return characters[index]
+        # A dead end: no character keeps the tune valid (a constraint bug). The model's own
+        # choice beats a crash; a tune that keeps running into dead ends is ended.
+        self.dead_ends += 1
+        if self.dead_ends >= MAX_DEAD_ENDS and not self._ending:
+            self._forced.extend(TUNE_END)
+            self._ending = True
+        return characters[int(np.argmax(logits))]
 
     def end_at_next_bar(self) -> None:
         """Close the tune at the next full bar instead of writing on (a musician asked for a new tune)."""
@@ -150,6 +166,30 @@ class TuneComposer:
     def _last_line(self) -> str:
         text = "".join(self.text[-200:]).rstrip("\n")
         return text[text.rfind("\n") + 1:]
+
+    def _plan_form(self) -> None:
+        """Write what the form dictates now: a strain's closing bar line and what follows, or the tonic chord."""
+        form = self.bars.form
+        if form is None or self.finished or self._ending:
+            return
+        if self.bars.strain_closing_due():
+            self._forced.extend(form.closing_bar_line() + form.after_strain())
+            if form.in_final_bar:
+                self._ending = True
+        elif (form.in_final_bar and not self._tonic_chord_written and self.bars.chord_symbols
+              and self.parser.context in (Context.MUSIC, Context.LINE_START) and not self._chord_in_this_bar()):
+            self._tonic_chord_written = True
+            chord = tonic_chord(self.parser)
+            if chord is not None:
+                self._forced.extend(f'"{chord}"')
+
+    def _chord_in_this_bar(self) -> bool:
+        for event in reversed(self.events):
+            if isinstance(event, Bar):
+                return False
+            if isinstance(event, ChordSymbol):
+                return True
+        return False
 
     def _plan_ending(self) -> None:
         """Past the soft limit (or when asked) close at the next full bar; at max_length close at once."""

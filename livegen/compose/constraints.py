@@ -1,36 +1,41 @@
-"""ABC-aware constraints: the sampler may only write characters that keep the tune valid.
+"""ABC-aware constraints: the sampler may only write characters that keep the tune valid and playable.
 
-A character is tried on a copy of the stream's parser and refused if it
-- makes the parser report a diagnostic (the ABC would be invalid),
-- overfills the bar its metre allows (a note too long, one note too many),
-- closes a bar of the wrong length (see BarTracker for the pickup rule),
-- ends the tune other than by a blank line after a bar line,
-- writes a bar line or tuplet outside the usual forms (``|||:|`` and the like),
-  or a second empty bar in a row,
-- starts a new note, rest, chord, chord symbol, ornament or bracket in a bar that is
-  already full (only a bar line can follow), or starts a bar line where no
-  bar line could close the bar rightly,
-- starts a chord of notes ``[CEG]``: a melody line rarely has them (one tune
-  in twelve in the corpus), and a chord that cannot close inside the bar is
-  the commonest dead end a sampler meets,
-- leaves the bar off the tune's grid (sixteenths, or half the unit length
-  when that is shorter) outside a tuplet: the bar would be left with a
-  remainder no ordinary note fills,
-- writes a comment (the corpus the model learnt from has none, and text
-  after % is silent), or a space or tie right after a space or tie (the way a stuck model
-  marks time without writing music),
-- writes a chord symbol that could not be finished as one, a chord ``[...]``
-  that could not be closed, a field the corpus does not use where it is
-  written, or a field value that is not the start of a readable one (the
-  parser only judges these at their end, and the model could write on
-  forever without a way out),
-- starts a P: line in the header: a part order there would make the player
-  wait for the whole tune before it could play its first part.
+Valid means what the reference player (abc2midi) accepts, in the forms the
+corpus writes (livegen.compose.corpus_vocabulary, generated from it). A
+character is tried on a copy of the stream's parser and refused if it
+- makes the parser report a diagnostic, or is not a character the corpus
+  writes in tune bodies (no ``+``, ``#``, ``?``, ``!``, ``\\``, decorations
+  like ``T``, grace notes or broken rhythm);
+- spells a note the corpus would not: a length outside the corpus' forms
+  (``/6``, ``c/2/2``), an octave mark on the wrong case (``d,``, ``A'``),
+  an accidental not followed by a note;
+- ties a note to anything but the same note (``c2-c``), or ties a rest;
+- overfills the bar, closes a bar of the wrong length, or starts anything
+  but a bar line in a full bar. With a planned form (livegen.compose.form)
+  the form says how long each bar must be and which bar lines go where; the
+  model writes only plain ``|`` (the composer writes the rest), cannot end
+  the tune early, and must end the last bar on the tonic (a chord symbol
+  there, if any, is the tonic chord). With form ``free``, BarTracker's rule:
+  a short bar opening a part is a pickup, and the bar that closes the part
+  pays it back (a part that opened on a full bar ends on a full bar);
+- writes a bar line or ending outside the usual forms (``|||:|``, a ``[2``
+  with no ``[1`` before it), a second empty bar in a row, or leaves the bar
+  off the tune's grid outside a tuplet;
+- writes a tuplet or a slur: a triplet that cannot fit the rest of its bar
+  is a dead end (every next character refused), and the corpus rarely has them;
+- starts a chord of notes ``[CEG]`` (rare in the corpus' melody lines, and the
+  commonest dead end a sampler meets), a comment, or a space or tie right
+  after a space or tie (the way a stuck model marks time);
+- writes a chord symbol that is not a prefix of one of the corpus' (that
+  abc2midi reads), a title that is not made of the corpus' title words, a
+  header field other than X:, T:, R:, M:, L:, K: or a value for R:, M:, L:,
+  K: the corpus does not use, or any field inside the tune (no ``K:B``
+  mid-tune, no ``[Q:3]``): the musician's own fields come from the plan,
+  which is not held to these rules.
 
-Only candidates the sampler actually draws are tried (rejection sampling:
-draw, test, and on refusal remove that character and draw again). That
-samples exactly the masked distribution at a cost of about one trial per
-character, instead of one per character of the vocabulary.
+The sampler asks only about the characters it actually draws (see
+livegen.compose.sampler.Sampler.draw), so all this costs about one trial per
+character written.
 """
 
 from __future__ import annotations
@@ -39,31 +44,42 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from livegen.abc import AbcStreamParser, Bar, Context, Diagnostic, Ending, EndOfTune
-from livegen.abc.chord_symbols import is_chord_symbol_prefix
+from livegen.abc import AbcStreamParser, Bar, ChordSymbol, Context, Diagnostic, Ending, EndOfTune, Note, Rest
+from livegen.abc.keys import NATURAL_SEMITONES
+from livegen.compose import corpus_vocabulary as corpus
+from livegen.compose.form import FormTracker
 
 PLAIN_BAR = "|"
 BAR_LINES = frozenset(("|", "||", "|]", "[|", "|:", ":|", "::", ":|:", ":||:", "||:", ":||"))
 _BAR_PREFIXES = frozenset(line[:end] for line in BAR_LINES for end in range(1, len(line) + 1))
-_TUPLET_PREFIX = re.compile(r"[2-9](:[1-9]?(:[1-9]?)?)?")
 ELEMENT_STARTS = frozenset('ABCDEFGabcdefgzxZX^_="(!~.HLMOPSTuv{[')
 STILL_SHRINKABLE = frozenset("ABCDEFGabcdefg^_=,'/")
 MARKING_TIME = frozenset(" -")
-BRACKET_OPENS = frozenset("|KMLPQ")
 SIXTEENTH = Fraction(1, 16)
-HEADER_FIELDS = frozenset("XTRQMLK")
-BODY_FIELDS = frozenset("PKMLQ")  # the only fields the corpus writes inside a tune
-_MODES = ("major", "minor", "mixolydian", "dorian", "phrygian", "lydian", "locrian", "aeolian", "ionian")
-_MODE_PREFIXES = sorted({mode[:end] for mode in _MODES for end in range(1, len(mode) + 1)}, key=len, reverse=True)
-# Values that can still grow into a readable one, field by field; fields not listed are free text.
-FIELD_VALUE_PREFIX = {
-    "X": re.compile(r"\d{0,4}"),
-    "M": re.compile(r"C\|?|n(o(ne?)?)?|\d{0,2}(/\d{0,2})?"),
-    "L": re.compile(r"(1(/\d{0,2})?)?"),
-    "Q": re.compile(r"\d{0,3}|\d/\d{0,2}(=\d{0,3})?"),
-    "K": re.compile(r"([A-G][#b]?(" + "|".join(_MODE_PREFIXES) + r")?|n(o(ne?)?)?|HP?|Hp)?"),
-    "P": re.compile(r"[A-Z]?"),
-}
+HEADER_FIELDS = frozenset("XTRMLK")
+BODY_CHARACTERS = (frozenset(corpus.BODY_CHARACTERS) | {'"'}) - {")"}  # "(" opens only a tuplet
+MUSIC_CONTEXTS = (Context.MUSIC, Context.NOTE, Context.LINE_START, Context.BAR, Context.BRACKET, Context.TUPLET)
+TITLE_WORDS_MAX = 6
+MAX_OCTAVE_MARKS = 1  # the corpus' range is G, to e': one mark at most (A,,,,,,,, leaves MIDI's range)
+
+
+def _prefixes(words) -> frozenset[str]:
+    return frozenset(word[:end] for word in words for end in range(len(word) + 1))
+
+
+NOTE_LENGTHS = frozenset(corpus.NOTE_LENGTHS)
+_LENGTH_PREFIXES = _prefixes(corpus.NOTE_LENGTHS)
+CHORD_SYMBOLS = frozenset(corpus.CHORD_SYMBOLS)
+_CHORD_PREFIXES = _prefixes(corpus.CHORD_SYMBOLS)
+TITLE_WORDS = frozenset(corpus.TITLE_WORDS)
+_TITLE_PREFIXES = _prefixes(corpus.TITLE_WORDS)
+_FIELD_VALUES = {"M": _prefixes(corpus.M_VALUES), "L": _prefixes(corpus.L_VALUES),
+                 "K": _prefixes(corpus.K_VALUES), "R": _prefixes(corpus.R_VALUES)}
+# A note or rest as the corpus spells it: accidental, letter, octave marks, length.
+_NOTE_SHAPE = re.compile(r"[\^_=]?(?:[A-Ga-gz][,']*[0-9/]*)?")
+_NOTE_AT_END = re.compile(r"(?:[\^_=]?[A-Ga-gz][,']*[0-9/]*|[\^_=])$")
+_NOTE_PARTS = re.compile(r"([\^_=]?)([A-Ga-gz]?)([,']*)([0-9/]*)")
+_TAIL = 16  # characters kept to find the note being written
 
 
 @dataclass(frozen=True)
@@ -73,51 +89,131 @@ class BarCheck:
     right: bool
 
 
-class BarTracker:
-    """Feeds a parser and judges every bar it closes against the metre.
+def note_in_progress(parser: AbcStreamParser, tail: str) -> str:
+    """The note or rest being written (as far as written), '' between notes."""
+    if parser.context not in (Context.NOTE, Context.LINE_START) or parser.in_header:
+        return ""
+    found = _NOTE_AT_END.search(tail)
+    return found.group() if found else ""
 
-    A bar is right when it is full; when it is a pickup (the first bar of the
-    tune or of a part, any length up to full); or when it closes a part (any
-    bar line but a plain ``|``) and complements that part's pickup.
+
+def continues(note: str, character: str) -> bool:
+    """Whether character would be read as more of this note rather than end it."""
+    return bool(note) and _NOTE_SHAPE.fullmatch(note + character) is not None
+
+
+def spelled_well(note: str) -> bool:
+    """A (possibly unfinished) note spelled as the corpus spells notes."""
+    accidental, letter, octave, length = _NOTE_PARTS.fullmatch(note).groups()
+    if letter == "z" and (accidental or octave):
+        return False
+    if octave and (len(octave) > MAX_OCTAVE_MARKS or ("," in octave and letter.islower())
+                   or ("'" in octave and letter.isupper())):
+        return False
+    return length in _LENGTH_PREFIXES
+
+
+def complete(note: str) -> bool:
+    """A note that may end here: it has its letter and one of the corpus' lengths."""
+    _, letter, _, length = _NOTE_PARTS.fullmatch(note).groups()
+    return bool(letter) and length in NOTE_LENGTHS
+
+
+def pitch_spelling(note: str) -> str:
+    """Accidental, letter and octave marks: what a note tied to this one must repeat."""
+    accidental, letter, octave, _ = _NOTE_PARTS.fullmatch(note).groups()
+    return accidental + letter + octave
+
+
+class BarTracker:
+    """Feeds a parser and judges every bar it closes: against the form when there is one, else the metre.
+
+    Without a form, a bar is right when it is full; when it is a pickup (the
+    first bar of the tune or of a part, shorter than full); or when it closes
+    a part (any bar line but a plain ``|``) after at least one full bar and
+    complements that part's pickup (none: it must be full).
     """
 
-    def __init__(self, parser: AbcStreamParser | None = None):
+    def __init__(self, parser: AbcStreamParser | None = None, form: FormTracker | None = None):
         self.parser = parser or AbcStreamParser()
+        self.form = form
         self.bars: list[BarCheck] = []
         self._pickup_allowed = True
         self._pickup_length = Fraction(0)
+        self._full_bars_in_part = 0
         self.previous_bar_empty = False
         self.last_character = ""
+        self.tail = ""  # the last characters written, to find the note in progress
+        self.tied: str | None = None  # the pitch a tie waits for, as spelled
+        self.chord_symbols = 0
+        self.chord_waiting = False  # a chord symbol written and no note since
 
     def judge(self, length: Fraction, bar_length: Fraction | None, text: str) -> bool:
-        if bar_length is None or length == bar_length or length == 0:
+        if bar_length is None or length == 0:
+            return True
+        if self.form is not None:
+            return self.form.bar_is_right(length, bar_length, text)
+        if length == bar_length:
             return True
         if length > bar_length:
             return False
         if self._pickup_allowed:
             return True
-        return text != PLAIN_BAR and length + self._pickup_length == bar_length
+        return text != PLAIN_BAR and self._full_bars_in_part > 0 and length + self._pickup_length == bar_length
+
+    def target(self) -> Fraction | None:
+        """How long the bar being written may be (the form's planned length, or the metre's)."""
+        bar_length = self.parser.bar_length()
+        if bar_length is None or self.form is None:
+            return bar_length
+        return self.form.target(bar_length)
+
+    def strain_closing_due(self) -> bool:
+        """The form's strain has its last bar full, between notes: the composer writes its bar line now."""
+        parser, form = self.parser, self.form
+        if form is None or not form.in_last_bar or parser.bar_length() is None:
+            return False
+        if parser.context not in (Context.MUSIC, Context.NOTE, Context.LINE_START) or parser.in_tuplet:
+            return False
+        note = note_in_progress(parser, self.tail)
+        return parser.bar_filled() == self.target() and (not note or complete(note))
 
     def feed(self, character: str) -> list:
-        length, bar_length = self.parser.bar_filled(), self.parser.bar_length()
-        events = self.parser.feed(character)
+        parser = self.parser
+        length, bar_length = parser.bar_filled(), parser.bar_length()
+        note = note_in_progress(parser, self.tail)
+        events = parser.feed(character)
+        if note and not continues(note, character):
+            self.tied = pitch_spelling(note) if character == "-" else None
         self.last_character = character
+        self.tail = (self.tail + character)[-_TAIL:]
         for event in events:
-            if isinstance(event, Bar):
-                self.previous_bar_empty = length == 0
-            if isinstance(event, Bar) and length == 0:
-                continue  # ":|" then "|:" on the next line: no bar between them
-            if isinstance(event, Bar):
-                self.bars.append(BarCheck(event.text, length, self.judge(length, bar_length, event.text)))
-                pickup = self._pickup_allowed and bar_length is not None and length < bar_length
-                if pickup:
-                    self._pickup_length = length
-                self._pickup_allowed = event.text != PLAIN_BAR and not pickup
+            if isinstance(event, ChordSymbol):
+                self.chord_symbols += 1
+                self.chord_waiting = True
+            elif isinstance(event, (Note, Rest)):
+                self.chord_waiting = False
+            elif isinstance(event, Bar):
+                self._bar(event, length, bar_length)
             elif isinstance(event, Ending):
                 self._pickup_allowed = False
             elif isinstance(event, EndOfTune):
-                self._pickup_allowed, self._pickup_length = True, Fraction(0)
+                self._pickup_allowed, self._pickup_length, self._full_bars_in_part = True, Fraction(0), 0
         return events
+
+    def _bar(self, event: Bar, length: Fraction, bar_length: Fraction | None) -> None:
+        self.previous_bar_empty = length == 0
+        if length == 0:
+            return  # ":|" then "|:" on the next line: no bar between them
+        self.bars.append(BarCheck(event.text, length, self.judge(length, bar_length, event.text)))
+        if self.form is not None and bar_length is not None:
+            self.form.bar_closed(length, bar_length)
+        pickup = self._pickup_allowed and bar_length is not None and length < bar_length
+        if self._pickup_allowed:
+            self._pickup_length, self._full_bars_in_part = (length, 0) if pickup else (Fraction(0), 1)
+        elif bar_length is not None and length == bar_length:
+            self._full_bars_in_part += 1
+        self._pickup_allowed = event.text != PLAIN_BAR and not pickup
 
 
 class AbcConstraints:
@@ -126,57 +222,154 @@ class AbcConstraints:
     def __init__(self, bars: BarTracker):
         self.bars = bars
 
+    @property
+    def form(self) -> FormTracker | None:
+        return self.bars.form
+
     def allows(self, character: str) -> bool:
-        parser = self.bars.parser
-        if character == "P" and parser.in_header_line_start():
+        parser, bars = self.bars.parser, self.bars
+        if character == "%" or (character in MARKING_TIME and bars.last_character in MARKING_TIME):
             return False
-        if character == "%" or (character in MARKING_TIME and self.bars.last_character in MARKING_TIME):
+        if parser.in_header_line_start() and character not in HEADER_FIELDS:
+            return False  # a header line is one of the fields the corpus writes (no P: part order either)
+        in_body = not parser.in_header and parser.context in MUSIC_CONTEXTS
+        if in_body and character not in BODY_CHARACTERS:
             return False
-        if parser.context is Context.BRACKET and not (character.isdigit() or character in BRACKET_OPENS):
-            return False  # with chords refused, a bracket opens an ending, an inline field or [|
-        filled, bar_length = parser.bar_filled(), parser.bar_length()
-        full = bar_length is not None and filled >= bar_length
-        if full and character in ELEMENT_STARTS and parser.context in (Context.MUSIC, Context.NOTE):
+        if not self._note_allowed(character, in_body):
             return False
+        if parser.context is Context.BRACKET and not (character.isdigit() or character == "|"):
+            return False  # with chords of notes and inline fields refused, a bracket opens an ending or [|
+        if (character.isdigit() and parser.context in (Context.BRACKET, Context.BAR)
+                and not _ending_in_order((int(character),), bars)):
+            return False
+        if in_body and self._marks_time(character):
+            return False
+        if parser.context is Context.FIELD and parser.field_name == "T" and not _title_could_be(
+                parser.token_in_progress(), character):
+            return False
+        filled, target = parser.bar_filled(), bars.target()
+        full = target is not None and filled >= target
+        if full and character in ELEMENT_STARTS and parser.context in (Context.MUSIC, Context.NOTE, Context.LINE_START):
+            return False
+        if character in "^_=" and self.form is not None and self.form.in_final_bar:
+            return False  # the last note is the tonic, which the key signature spells
         trial = parser.clone()
         events = trial.feed(character)
-        if character == "[" and trial.bar_filled() > 0:
-            return False  # endings and inline fields go at the start of a bar
-        for event in events:
-            if isinstance(event, Diagnostic):
-                return False
-            if isinstance(event, EndOfTune) and (character != "\n" or filled > 0 or not self.bars.bars):
-                return False
-            if isinstance(event, Bar) and not self._bar_allowed(event.text, filled, bar_length):
-                return False
+        if character == "[" and (trial.bar_filled() > 0 or self.form is not None):
+            return False  # endings go at the start of a bar, and a planned form writes its own
+        if not all(self._event_allowed(event, character, filled) for event in events):
+            return False
+        if target is not None and not self._last_note_is_the_tonic(events, trial, target):
+            return False
+        return self._trial_allowed(trial, character, target)
+
+    def _marks_time(self, character: str) -> bool:
+        """A line break inside a bar, a chord symbol right after another, a slur or tuplet."""
+        parser, bars = self.bars.parser, self.bars
+        line = bars.tail.rsplit("\n", 1)[-1]
+        if character == "\n" and (parser.bar_filled() > 0 or (line and not line.strip())):
+            return True  # a line ends after a bar line, and is not spaces alone
+        if character == '"' and bars.chord_waiting and parser.context is not Context.QUOTE:
+            return True
+        return character == "("  # tuplets: a triplet that cannot fit its bar is a dead end, and rare in the corpus
+
+    def _last_note_is_the_tonic(self, events: list, trial: AbcStreamParser, target: Fraction) -> bool:
+        """The element this character completes, if it fills the tune's last bar, is the tonic."""
+        form = self.form
+        if form is None or not form.in_final_bar or trial.bar_committed() < target:
+            return True
+        if self.bars.parser.bar_committed() >= target:
+            return True
+        timed = [event for event in events if isinstance(event, (Note, Rest))]
+        return not timed or (isinstance(timed[-1], Note) and timed[-1].pitch % 12 == _tonic_pitch_class(trial))
+
+    def _note_allowed(self, character: str, in_body: bool) -> bool:
+        """Notes spelled as the corpus spells them, ties only to the same note."""
+        if not in_body:
+            return True
+        bars = self.bars
+        note = note_in_progress(bars.parser, bars.tail)
+        if continues(note, character):
+            grown = note + character
+            return spelled_well(grown) and _tie_kept(bars.tied, grown)
+        if note and not (complete(note) and _tie_kept(bars.tied, note, finished=True)):
+            return False
+        if character == "-":  # not in a strain's last bar: the tie could not reach past its end
+            return _tie_on_note(note) and not (self.form is not None and self.form.in_last_bar)
+        if character in "^_=ABCDEFGabcdefgz":
+            return _tie_kept(bars.tied, character)
+        if character.isdigit() or character in ",'/":
+            return bars.parser.context not in (Context.MUSIC, Context.NOTE, Context.LINE_START)
+        return bars.tied is None or character in " \n|"
+
+    def _event_allowed(self, event, character: str, filled: Fraction) -> bool:
+        bars, form = self.bars, self.form
+        if isinstance(event, Diagnostic):
+            return False
+        if isinstance(event, EndOfTune):
+            unfinished = form is not None and not form.finished and bars.parser.bar_length() is not None
+            return character == "\n" and filled == 0 and bool(bars.bars) and not unfinished
+        if isinstance(event, Bar):
+            return self._bar_allowed(event.text, filled, bars.parser.bar_length())
+        if isinstance(event, Ending):
+            return form is None and _ending_in_order(event.numbers, bars)
+        if isinstance(event, ChordSymbol) and form is not None and form.in_final_bar:
+            return _is_tonic_chord(event, bars.parser)
+        return True
+
+    def _trial_allowed(self, trial: AbcStreamParser, character: str, target: Fraction | None) -> bool:
         token, context = trial.token_in_progress(), trial.context
         if context is Context.BAR:
-            if token not in _BAR_PREFIXES and not token.isdigit():
+            if token not in self._bar_prefixes() and not (token.isdigit() and self.form is None):
                 return False
-            if parser.context is not Context.BAR and not self._bar_can_close(trial.bar_committed(), bar_length):
+            if self.bars.parser.context is not Context.BAR and not self._bar_can_close(trial.bar_committed()):
                 return False
-        if context is Context.TUPLET and token and not _TUPLET_PREFIX.fullmatch(token):
-            return False
         if context in (Context.FIELD, Context.INLINE_FIELD) and not _field_could_be_read(trial, token):
             return False
-        if context is Context.QUOTE and not is_chord_symbol_prefix(token):
+        if context is Context.QUOTE and token not in self._chord_prefixes(trial):
             return False
         if trial.in_chord:
             return False
-        if bar_length is None:
+        if target is None:
             return True
         if not trial.in_tuplet and (trial.bar_filled() / min(SIXTEENTH, trial.unit_length / 2)).denominator != 1:
             return False
         # A note may be written longer than the bar has room for while its length can still
         # shrink ("c" then "/2"); after anything else it must fit now.
         if character in STILL_SHRINKABLE:
-            return trial.bar_committed() <= bar_length
-        return trial.bar_filled() <= bar_length
+            fits = trial.bar_committed() <= target
+        else:
+            fits = trial.bar_filled() <= target
+        return fits and self._ends_on_the_tonic(trial, target)
 
-    def _bar_can_close(self, filled: Fraction, bar_length: Fraction | None) -> bool:
-        """Could some bar line close a bar this full: a plain one, or one closing a part?"""
-        if filled == 0 and self.bars.previous_bar_empty:
-            return False
+    def _ends_on_the_tonic(self, trial: AbcStreamParser, target: Fraction) -> bool:
+        """In the tune's last bar, the element that fills it is a note, and the tonic."""
+        form = self.form
+        if form is None or not form.in_final_bar or trial.bar_filled() < target:
+            return True
+        if trial.context not in (Context.NOTE, Context.LINE_START) or trial.bar_committed() >= target:
+            return True
+        finished = trial.clone().feed("|")  # a bar line ends the note (a space would not: a tie may follow)
+        last = [event for event in finished if isinstance(event, (Note, Rest))]
+        return bool(last) and isinstance(last[-1], Note) and last[-1].pitch % 12 == _tonic_pitch_class(trial)
+
+    def _chord_prefixes(self, trial: AbcStreamParser) -> frozenset[str]:
+        """The corpus' chord symbols; in the tune's last bar only the tonic chord."""
+        if self.form is None or not self.form.in_final_bar:
+            return _CHORD_PREFIXES
+        chord = tonic_chord(trial)
+        return _prefixes((chord,)) if chord is not None else frozenset(("",))
+
+    def _bar_prefixes(self) -> frozenset[str]:
+        return frozenset(("|",)) if self.form is not None else _BAR_PREFIXES
+
+    def _bar_can_close(self, filled: Fraction) -> bool:
+        """Could some bar line the model may write close a bar this full?"""
+        if filled == 0 and (self.bars.previous_bar_empty or self.form is not None):
+            return False  # an empty bar: the model marking time (":|" then "|:" is the composer's)
+        if self.form is not None and self.form.in_last_bar:
+            return False  # the composer closes a strain
+        bar_length = self.bars.parser.bar_length()
         return self.bars.judge(filled, bar_length, PLAIN_BAR) or self.bars.judge(filled, bar_length, "||")
 
     def _bar_allowed(self, text: str, filled: Fraction, bar_length: Fraction | None) -> bool:
@@ -187,9 +380,66 @@ class AbcConstraints:
         return self.bars.judge(filled, bar_length, text)
 
 
-def _field_could_be_read(trial: AbcStreamParser, value: str) -> bool:
-    allowed = HEADER_FIELDS if trial.in_header else BODY_FIELDS
-    if trial.field_name not in allowed:
+def _tie_kept(tied: str | None, note: str, finished: bool = False) -> bool:
+    """While a tie waits, the next note must be spelled as the tied one (its length is free)."""
+    if tied is None:
+        return True
+    spelling = pitch_spelling(note)
+    if finished or spelling != note:  # past its octave marks: the spelling is final
+        return spelling == tied
+    return tied.startswith(spelling)
+
+
+def _tie_on_note(note: str) -> bool:
+    """A tie follows a finished note, never a rest."""
+    return bool(note) and "z" not in note
+
+
+def _ending_in_order(numbers: tuple[int, ...], bars: BarTracker) -> bool:
+    """[1 after a bar line, [2 only right after the :| that closes a first ending."""
+    if numbers == (1,):
+        return True
+    return numbers == (2,) and bool(bars.bars) and bars.bars[-1].text.startswith(":")
+
+
+def _tonic_pitch_class(parser: AbcStreamParser) -> int:
+    tonic = parser.state.key.tonic
+    if tonic[:1] not in "ABCDEFG" or not tonic:
+        return 0
+    return (NATURAL_SEMITONES["CDEFGAB".index(tonic[0])] + tonic.count("#") - tonic.count("b")) % 12
+
+
+MINOR_MODES = frozenset(("min", "dor", "phr", "loc"))
+
+
+def tonic_chord(parser: AbcStreamParser) -> str | None:
+    """The key's tonic chord as the corpus writes it ("G", "Em", "Am" for A dorian), if the corpus writes it."""
+    key = parser.state.key
+    name = key.tonic + ("m" if key.mode in MINOR_MODES else "")
+    return name if name in CHORD_SYMBOLS else None
+
+
+def _is_tonic_chord(chord: ChordSymbol, parser: AbcStreamParser) -> bool:
+    minor = parser.state.key.mode in MINOR_MODES
+    return chord.root == _tonic_pitch_class(parser) and (3 in chord.intervals) == minor
+
+
+def _title_could_be(title: str, character: str) -> bool:
+    """Titles are the corpus' title words, one space apart, ending with a whole word."""
+    if character == "\n":
+        words = title.split(" ")
+        return bool(title) and all(word in TITLE_WORDS for word in words)
+    words = (title + character).split(" ")
+    if len(words) > TITLE_WORDS_MAX or "" in words[:-1]:
         return False
-    pattern = FIELD_VALUE_PREFIX.get(trial.field_name)
-    return pattern is None or pattern.fullmatch(value.strip()) is not None
+    return all(word in TITLE_WORDS for word in words[:-1]) and words[-1] in _TITLE_PREFIXES
+
+
+def _field_could_be_read(trial: AbcStreamParser, value: str) -> bool:
+    """Only the header fields the corpus writes, with the values it writes; no fields inside a tune."""
+    if not trial.in_header or trial.field_name not in HEADER_FIELDS:
+        return False
+    if trial.field_name == "X":
+        return value.strip().isdigit() or not value.strip()
+    values = _FIELD_VALUES.get(trial.field_name)
+    return values is None or value in values

@@ -1,13 +1,22 @@
-"""Choosing the next character from the model's logits.
+"""Choosing the next character from the model's logits: the one place characters are drawn.
 
 Temperature reshapes the distribution, top-p (nucleus) sampling drops the
-unlikely tail, and an optional mask (from the ABC constraints) forbids some
-characters outright. The random generator is seeded, so the same model, seed
-and settings write the same tunes byte for byte.
+unlikely tail, and a mask (from the ABC constraints) forbids some characters
+outright. The random generator is seeded, so the same model, seed and
+settings write the same tunes byte for byte.
+
+The live session and offline generation draw through ``Sampler.draw``, where
+the mask is a predicate asked only about the characters actually drawn
+(rejection sampling: draw, ask, and on refusal remove that character and draw
+again). That samples exactly the masked distribution at about one question
+per character instead of one per character of the vocabulary, which matters
+because each question replays the parser. ``sample`` takes a whole boolean
+mask per row, for callers that have one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +59,37 @@ class Sampler:
         if self.settings.top_p < 1.0:
             weights = _nucleus(weights, self.settings.top_p)
         return weights
+
+    def draw(self, logits: np.ndarray, allowed: Callable[[int], bool]) -> int | None:
+        """One id from a row of logits [V], drawn from the masked distribution; allowed(id) is the mask.
+
+        If the nucleus holds nothing allowed, the rest of the distribution is
+        tried (a low top-p must not push the tune out of valid ABC). None when
+        nothing at all is allowed: the caller decides how to get out.
+        """
+        scaled = np.asarray(logits, dtype=np.float64) / self.settings.temperature
+        weights = np.exp(scaled - scaled.max())
+        weights /= weights.sum()
+        nucleus = _nucleus(weights[None], self.settings.top_p)[0] if self.settings.top_p < 1.0 else weights
+        for candidates in (nucleus, np.where(nucleus > 0, 0.0, weights)):
+            chosen = self._draw_allowed(candidates.copy(), allowed)
+            if chosen is not None:
+                return chosen
+        return None
+
+    def _draw_allowed(self, weights: np.ndarray, allowed: Callable[[int], bool]) -> int | None:
+        """Draw, ask, and on refusal zero that weight and draw again; None when nothing is left."""
+        for _ in range(len(weights)):
+            cumulative = np.cumsum(weights)
+            if not cumulative[-1] > 0:
+                return None
+            index = int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right"))
+            if index >= len(weights) or weights[index] == 0:  # rounding at the top end
+                index = int(np.flatnonzero(weights)[-1])
+            if allowed(index):
+                return index
+            weights[index] = 0.0
+        return None
 
     def sample(self, logits: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
         """One id per row of logits [B, V]; allowed, if given, is a boolean [B, V] mask."""

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from livegen.compose.composer import TUNE_TYPES
+from livegen.compose.form import FORM_NAMES
 from livegen.compose.sampler import TEMPERATURE_RANGE
 
 OSC_PREFIX = "/livegen/"
@@ -194,6 +195,9 @@ PARAMETERS: dict[str, Parameter] = {parameter.name: parameter for parameter in (
               choices=tuple(MODES), takes_effect="from the next tune"),
     Parameter("meter", "choice", "metre of the next tunes (auto: the tune type's, else the model's)",
               default=AUTO, choices=(AUTO, *METERS), takes_effect="from the next tune"),
+    Parameter("form", "choice", "form of the next tunes, a letter per strain, doubled when it repeats (AABB: two "
+              "repeated 8-bar strains; auto: the tune type's commonest in the corpus; free: the model's)",
+              default=AUTO, choices=(AUTO, *FORM_NAMES), takes_effect="from the next tune"),
     Parameter("transpose", "integer", "semitones up (negative: down)", default=0, low=-12, high=12, cc=24,
               takes_effect="within the lookahead"),
     Parameter("melody_channel", "integer", "MIDI channel of the melody", default=1, low=1, high=16,

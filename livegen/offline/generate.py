@@ -11,9 +11,9 @@ from collections.abc import Callable
 import numpy as np
 
 from livegen.compose.composer import MAX_LENGTH, TuneComposer, TunePlan
+from livegen.compose.sampler import Sampler, SamplingSettings
 from livegen.model.engine import Engine
 from livegen.model.model_file import StepModelFile
-from livegen.compose.sampler import Sampler, SamplingSettings
 
 
 def compose_tunes(model: StepModelFile, count: int, plan: Callable[[int], TunePlan],
@@ -33,14 +33,14 @@ def compose_tunes(model: StepModelFile, count: int, plan: Callable[[int], TunePl
         return None if index is None else (index, TuneComposer(plan(index), vocabulary, constrained, max_length))
 
     active = [start_next() for _ in range(streams)]
-    probabilities = np.full((streams, len(vocabulary)), 1.0 / len(vocabulary))  # unused: tunes open forced
+    logits: np.ndarray | None = None  # before the first step: every tune opens forced
     tokens = np.zeros(streams, dtype=np.int64)
     while any(slot is not None for slot in active):
         for row, slot in enumerate(active):
             if slot is None:
                 continue
             index, composer = slot
-            character = composer.choose(probabilities[row], sampler.rng)
+            character = composer.next_character(sampler, None if logits is None else logits[row])
             composer.accept(character)
             if composer.finished:
                 finished[index] = composer
@@ -49,8 +49,8 @@ def compose_tunes(model: StepModelFile, count: int, plan: Callable[[int], TunePl
                 engine.reset(row)
                 active[row] = slot = start_next()
                 if slot is not None:  # the new tune's first character goes in this step
-                    character = slot[1].choose(probabilities[row], sampler.rng)
+                    character = slot[1].next_character(sampler, None)
                     slot[1].accept(character)
             tokens[row] = vocabulary.id_of(character)
-        probabilities = sampler.probabilities(engine.step(tokens))
+        logits = engine.step(tokens)
     return [finished[index] for index in range(count)]

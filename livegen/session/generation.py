@@ -27,6 +27,7 @@ from livegen.perform.arrangement import ArrangementSettings
 from livegen.perform.live_player import LivePlayer
 from livegen.realtime.output import promote_current_thread
 from livegen.realtime.recorder import SessionRecorder
+from livegen.session.first_bar import FirstBar
 from livegen.session.options import DaemonOptions
 from livegen.session.scheduler import Interrupted, Scheduler
 
@@ -116,16 +117,17 @@ class Generation:
         controls = self.controls
         meter, tune_type = controls["meter"], controls["type"]
         return TunePlan(None if meter == AUTO else meter, key_text(controls.snapshot()), None,
-                        None if tune_type == AUTO else tune_type, number=number)
+                        None if tune_type == AUTO else tune_type, number=number, form=controls["form"])
 
     def _play_tune(self, number: int, start: Fraction, moves: int, engine: Engine, vocabulary,
                    sampler: Sampler, recorder: SessionRecorder) -> Fraction:
         """Write and schedule one tune from session beat `start`; returns where the next one can begin."""
         composer = TuneComposer(self._plan(number), vocabulary, self.options.constrained, self.options.max_length)
         player = LivePlayer(self._arrangement(), start)
+        first_bar = FirstBar(self.scheduler.clock, player)
         self.new_tune_requested = False
         engine.reset()
-        probabilities = np.full(len(vocabulary), 1.0 / len(vocabulary))  # unused: a tune opens forced
+        logits = None  # before the first step: a tune opens forced
         version = self.controls.version
         try:
             while True:
@@ -135,17 +137,20 @@ class Generation:
                 if self.new_tune_requested:
                     self.new_tune_requested = False
                     composer.end_at_next_bar()
-                character = composer.choose(probabilities, sampler.rng)
+                first_bar.note_state(composer.parser.state)
+                character = composer.next_character(sampler, logits)
                 events = composer.accept(character)
                 recorder.tune_progress(composer.text)  # the ABC is written ahead: see livegen.realtime.recorder
-                if events:
-                    self.scheduler.schedule(player.add(events))
-                    self._publish(number, composer, start)
+                if events or composer.finished:
+                    cues = player.add(events) if events else []
+                    self.scheduler.schedule(first_bar.release(cues, composer.parser.state, composer.finished))
+                    if first_bar.placed:
+                        self._publish(number, composer, player.start_beat)
                 if composer.finished:
                     return player.tune_end_beat
-                logits = engine.step(np.array([vocabulary.id_of(character)]))
-                probabilities = sampler.probabilities(logits)[0]
-                self.scheduler.wait_until_needed(player.played_until, moves)
+                logits = engine.step(np.array([vocabulary.id_of(character)]))[0]
+                if first_bar.placed:  # until then nothing is scheduled, and the tune's start may still move
+                    self.scheduler.wait_until_needed(player.played_until, moves)
         finally:
             recorder.tune_finished("".join(composer.text), composer.finished)
 
