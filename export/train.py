@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -200,26 +203,55 @@ class ValidationAndEarlyStop(keras.callbacks.Callback):
             "seconds": seconds,
             "characters_per_second": self.characters_per_epoch / seconds,
         }
-        improved = score < self.best - 1e-4
-        if improved:
-            self.best, self.waited = score, 0
-            self.model.save(self.folder / BEST_MODEL)
-            self.record.update(validation_bits_per_char=score, epochs=epoch + 1,
-                               characters_per_second=row["characters_per_second"])
-            (self.folder / TRAINING_RECORD).write_text(json.dumps(self.record, indent=1))
-        else:
-            self.waited += 1
-            if self.halve_on_plateau:  # the optimizer's state, so BackupAndRestore keeps it on resume
-                self.model.optimizer.learning_rate.assign(self.model.optimizer.learning_rate * 0.5)
-        row["next_learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        self.history.append(row)  # last: an epoch in history.json has its model and record written
-        (self.folder / HISTORY).write_text(json.dumps(self.history, indent=1))
+        with _ctrl_c_held():  # the best model, record and row are written whole
+            improved = score < self.best - 1e-4
+            if improved:
+                self.best, self.waited = score, 0
+                self.model.save(self.folder / BEST_MODEL)
+                self.record.update(validation_bits_per_char=score, epochs=epoch + 1,
+                                   characters_per_second=row["characters_per_second"])
+                _write_json(self.folder / TRAINING_RECORD, self.record)
+            else:
+                self.waited += 1
+                if self.halve_on_plateau:  # the optimizer's state, so BackupAndRestore keeps it on resume
+                    self.model.optimizer.learning_rate.assign(self.model.optimizer.learning_rate * 0.5)
+            row["next_learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            # An epoch trained again after an interrupt (its row written, its backup not) replaces its row.
+            self.history = [*(old for old in self.history if old["epoch"] < row["epoch"]), row]
+            _write_json(self.folder / HISTORY, self.history)  # last: an epoch in history.json has its model and record
         print(f"epoch {epoch + 1}: training {row['training_bits_per_char']:.3f} bits/char, "
               f"validation {score:.3f} bits/char{' (best so far)' if improved else ''}, "
               f"{row['characters_per_second']:,.0f} characters/s", flush=True)
         if self.waited >= self.patience:
             print(f"validation has not improved for {self.patience} epochs: stopping", flush=True)
             self.model.stop_training = True
+
+
+class WholeBackup(keras.callbacks.BackupAndRestore):
+    """Keras' backup for --resume, written whole even when Ctrl-C lands while it is written.
+
+    Interrupted half way, the weights file is left without its variables, and --resume fails to load it.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        with _ctrl_c_held():
+            super().on_epoch_end(epoch, logs)
+
+
+@contextmanager
+def _ctrl_c_held():
+    """Hold Ctrl-C (SIGINT) until the block is done, then act on it as usual (KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)
 
 
 def train(options: TrainingOptions) -> Path:
@@ -268,7 +300,9 @@ def train(options: TrainingOptions) -> Path:
                                          steps * options.batch_size * options.sequence_length, options.patience,
                                          record, workers, options.learning_rate_schedule == "plateau")
         batches = training_batches(workers, training_ids, options.batch_size, options.sequence_length, options.seed)
-        _fit(model, workers, batches, steps, options, [keras.callbacks.BackupAndRestore(str(backup)), tracker])
+        # The tracker before the backup: an epoch the backup holds has its row, best model and record written,
+        # whenever Ctrl-C lands.
+        _fit(model, workers, batches, steps, options, [tracker, WholeBackup(str(backup))])
     if workers.count > 1:
         with suppress(OSError):
             backup.parent.rmdir()  # backup/, once every worker's own folder is gone
@@ -291,6 +325,13 @@ def _fit(model: keras.Model, workers: distribute.Workers, batches, steps: int, o
     except tf.errors.UnavailableError:
         raise LivegenError("another worker stopped answering (see its log): start every worker again with the "
                            "same command and --resume, and each continues from its last epoch") from None
+
+
+def _write_json(path: Path, data) -> None:
+    """Replace path whole: a process killed while writing it must not leave it empty for --resume."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, indent=1))
+    os.replace(partial, path)
 
 
 def _training_record(options: TrainingOptions, corpus: CorpusSplit, config: ModelConfig,

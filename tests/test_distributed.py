@@ -57,22 +57,26 @@ def test_two_workers_train_one_model_that_exports_to_onnx(training_extra, nottin
 
 
 def test_after_every_worker_is_killed_resume_continues_from_the_last_epoch(training_extra, nottingham, tmp_path):
+    """The first run asks for more epochs than it could finish while the test waits, and is killed once every
+    worker's backup holds an epoch: it can neither end on its own first nor be killed before its backups."""
     run = tmp_path / "run"
     history = run / "history.json"
-    workers = start_workers(2, tiny_training(nottingham, run, epochs=2), tmp_path / "first")
+    backups = [run / "backup" / f"worker-{index}" / "training_metadata.json" for index in (0, 1)]
+    workers = start_workers(2, tiny_training(nottingham, run, epochs=1000), tmp_path / "first")
     deadline = time.monotonic() + DEADLINE_S
-    while not (history.exists() and json.loads(history.read_text() or "[]")):
+    while not (history.exists() and all(backup.exists() for backup in backups)):
         assert all(worker.poll() is None for worker in workers), "a worker ended before it could be killed"
-        assert time.monotonic() < deadline, "no epoch finished in time"
+        assert time.monotonic() < deadline, "no epoch was backed up in time"
         time.sleep(0.1)
     stop(workers)
-    assert {path.name for path in (run / "backup").iterdir()} == {"worker-0", "worker-1"}
+    done = json.loads(backups[1].read_text())["epoch"]
 
-    workers = start_workers(2, [*tiny_training(nottingham, run, epochs=2), "--resume"], tmp_path / "second")
+    resumed = [*tiny_training(nottingham, run, epochs=done + 1), "--resume"]
+    workers = start_workers(2, resumed, tmp_path / "second")
     assert wait_all(workers, DEADLINE_S) == [0, 0], (tmp_path / "second" / "worker-0.log").read_text()[-3000:]
-    assert [row["epoch"] for row in json.loads(history.read_text())] == [1, 2]
-    assert "Epoch 2/2" in (tmp_path / "second" / "worker-1.log").read_text()
-    assert "Epoch 1/2" not in (tmp_path / "second" / "worker-1.log").read_text()
+    assert [row["epoch"] for row in json.loads(history.read_text())] == list(range(1, done + 2))
+    assert f"Epoch {done + 1}/{done + 1}" in (tmp_path / "second" / "worker-1.log").read_text()
+    assert f"Epoch {done}/" not in (tmp_path / "second" / "worker-1.log").read_text()
     assert not (run / "backup").exists()
 
 
