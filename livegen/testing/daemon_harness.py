@@ -16,6 +16,10 @@ from pathlib import Path
 
 import mido
 
+# Start-up (Python, onnxruntime, the model, JACK) is waited on as a condition; only a failing start waits
+# this long, so it is generous for a machine busy with other work.
+STARTUP_S = 60.0
+
 
 class Livegen:
     """`livegen run` in a subprocess; its stderr is collected by a thread, so the test can wait for its start line.
@@ -48,12 +52,12 @@ class Livegen:
             if not self._changed.wait_for(lambda: any(text in line for line in self.lines), timeout):
                 raise AssertionError(f"livegen said no {text!r} within {timeout} s: {''.join(self.lines[-5:])}")
 
-    def wait_started(self, timeout: float = 10.0) -> None:
+    def wait_started(self, timeout: float = STARTUP_S) -> None:
         self.wait_for_line("livegen: playing into", timeout)
 
     def osc_port(self) -> int:
         """The UDP port it listens on for OSC (from its log line)."""
-        self.wait_for_line("listening for OSC on", 10.0)
+        self.wait_for_line("listening for OSC on", STARTUP_S)
         with self._changed:
             found = (re.search(r"listening for OSC on \S+:(\d+)", line) for line in self.lines)
             (port,) = {int(match[1]) for match in found if match}
