@@ -57,7 +57,8 @@ def summary(label: str, results: list[tuple[str, int, int, int, str]]) -> str:
     same = sum(result[1] for result in results)
     reference_notes = sum(result[2] for result in results)
     share = same / reference_notes if reference_notes else float("nan")
-    return (f"{label}: {len(results)} tunes, {identical_tunes} identical ({identical_tunes / max(len(results), 1):.1%}); "
+    tunes = len(results)
+    return (f"{label}: {tunes} tunes, {identical_tunes} identical ({identical_tunes / max(tunes, 1):.1%}); "
             f"notes identical {same} of {reference_notes} ({share:.2%})")
 
 

@@ -249,7 +249,7 @@ class AbcStreamParser(NoteReading, GroupReading, BarReading, FieldReading, Quote
         """At the first character of a header line (where a field letter goes)."""
         return self._in_header and self._in_tune and self._handler.__func__ is AbcStreamParser._h_line_start
 
-    def clone(self) -> "AbcStreamParser":
+    def clone(self) -> AbcStreamParser:
         """An independent copy in the same state: a sampler tries candidate characters on it."""
         twin = copy.copy(self)
         for name, value in vars(self).items():
