@@ -37,7 +37,7 @@ def abc2midi():
     require(shutil.which("abc2midi") is not None, "abc2midi (Debian package abcmidi)")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def training_extra():
     """TensorFlow and Keras (pip install -e '.[train]'): skipped without them, a failure in CI."""
     require(all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras")),
@@ -102,7 +102,7 @@ def nottingham() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_run(nottingham, tmp_path_factory) -> Path:
+def tiny_run(training_extra, nottingham, tmp_path_factory) -> Path:
     """A tiny model trained for two short epochs on a handful of tunes; returns its run folder."""
     from livegen.export.train import TrainingOptions, train
 

@@ -30,7 +30,7 @@ def test_a_tiny_model_learns_and_leaves_a_complete_run_folder(tiny_run):
     assert not (tiny_run / "backup").exists()  # a finished run leaves no resume state
 
 
-def test_an_interrupted_run_resumes_where_it_stopped(nottingham, tmp_path):
+def test_an_interrupted_run_resumes_where_it_stopped(training_extra, nottingham, tmp_path):
     """Ctrl-C after an epoch, then --resume: training goes on from the last epoch, and each epoch has one row.
 
     The run to interrupt is asked for more epochs than it could finish in the test's whole time, so the

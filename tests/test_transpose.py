@@ -8,7 +8,6 @@ import pytest
 
 from livegen.abc import Note, parse_tunes
 from livegen.export.corpus import load_tunes
-from livegen.export.train import split_corpus
 from livegen.export.transpose import Untransposable, fingerprint, target_keys, transpose, transpose_to, transpositions
 from livegen.perform.render import perform
 from livegen.testing.abc2midi_reference import render_with_abc2midi
@@ -83,7 +82,9 @@ def test_the_corpus_keys_per_mode_are_the_ones_it_writes_in(nottingham):
     assert {"E", "A"} <= set(keys["min"])
 
 
-def test_no_validation_tune_or_a_transposed_copy_of_one_reaches_training(nottingham):
+def test_no_validation_tune_or_a_transposed_copy_of_one_reaches_training(training_extra, nottingham):
+    from livegen.export.train import split_corpus
+
     plain = split_corpus(nottingham, transpose_to="none")
     augmented = split_corpus(nottingham, transpose_to="auto")
     assert augmented.validation == plain.validation  # the same 57 tunes, untransposed
@@ -93,8 +94,9 @@ def test_no_validation_tune_or_a_transposed_copy_of_one_reaches_training(notting
     assert {tune.text for tune in augmented.training}.isdisjoint(tune.text for tune in augmented.validation)
 
 
-def test_a_bad_transpose_to_is_one_clear_error(nottingham):
+def test_a_bad_transpose_to_is_one_clear_error(training_extra, nottingham):
     from livegen.errors import LivegenError
+    from livegen.export.train import split_corpus
 
     with pytest.raises(LivegenError, match="--transpose-to"):
         split_corpus(nottingham, max_tunes=5, transpose_to="H,Q")
