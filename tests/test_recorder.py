@@ -191,31 +191,18 @@ def test_sigkill_mid_tune_loses_at_most_the_last_bar(livegen, midi_reader, tmp_p
     assert len(render_with_abc2midi(abc).channel_notes(0)) >= melody_played
 
 
-def test_a_read_only_folder_mid_session_is_a_warning_and_the_music_goes_on(small_disk, livegen, midi_reader):
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_a_folder_failing_mid_session_is_a_warning_and_the_music_goes_on(small_disk, livegen, midi_reader, fault):
+    break_it, mend_it = {"read-only": (small_disk.read_only, lambda: small_disk.read_only(False)),
+                         "full": (small_disk.fill, small_disk.free)}[fault]
     reader = midi_reader(name="daw")
     run = livegen(reader.port, "--tempo", str(TEMPO), "--max-length", "160", "--seed", "1", "--quiet")
     reader.wait_for(lambda records: len(note_ons(records)) >= 4, 30.0, "the first notes")
-    small_disk.read_only()
+    break_it()
     run.wait_for_line("recording paused", 5.0)
     count = len(note_ons(reader.received()))
-    reader.wait_for(lambda records: len(note_ons(records)) >= count + 16, 30.0, "notes while read-only")
-    small_disk.read_only(False)
-    run.wait_for_line("recording resumed", 5.0)
-    run.process.send_signal(signal.SIGINT)
-    status, stderr = run.finish(15.0)
-    assert status == 0, stderr
-    assert_recorded_everything(session_folder(small_disk.folder), reader.received())
-
-
-def test_a_full_disk_mid_session_is_a_warning_and_the_music_goes_on(small_disk, livegen, midi_reader):
-    reader = midi_reader(name="daw")
-    run = livegen(reader.port, "--tempo", str(TEMPO), "--max-length", "160", "--seed", "1", "--quiet")
-    reader.wait_for(lambda records: len(note_ons(records)) >= 4, 30.0, "the first notes")
-    small_disk.fill()
-    run.wait_for_line("recording paused", 5.0)
-    count = len(note_ons(reader.received()))
-    reader.wait_for(lambda records: len(note_ons(records)) >= count + 16, 30.0, "notes while the disk is full")
-    small_disk.free()
+    reader.wait_for(lambda records: len(note_ons(records)) >= count + 16, 30.0, f"notes while the folder is {fault}")
+    mend_it()
     run.wait_for_line("recording resumed", 5.0)
     run.process.send_signal(signal.SIGINT)
     status, stderr = run.finish(15.0)
