@@ -155,13 +155,13 @@ class Comparison:
         columns = [self.tunes.summary()] + ([self.corpus.summary()] if self.corpus is not None else [])
         lines = [f"{'':40}{'tunes':>10}" + (f"{'corpus':>10}" if self.corpus is not None else "")]
         for key, label in LABELS.items():
-            lines.append(f"{label:40}" + "".join(f"{_shown(key, column[key]):>10}" for column in columns))
+            lines.append(f"{label:40}" + "".join(f"{shown_value(key, column[key]):>10}" for column in columns))
         if not self.abc2midi:
             lines.append("abc2midi is missing: its figures are n/a (install abc2midi, Debian package abcmidi)")
         return "\n".join(lines)
 
 
-def _shown(key: str, value) -> str:
+def shown_value(key: str, value) -> str:
     if value is None:
         return "n/a"
     if key in COUNTS:

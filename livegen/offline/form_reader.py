@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 _NATURAL_PITCH = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}  # place on the circle of fifths
@@ -42,6 +43,7 @@ class Key:
     tonic: int | None  # pitch class; None for K:none
     alterations: dict[str, int]  # letter -> semitones the signature adds
 
+    @cached_property
     def scale(self) -> frozenset[int]:
         return frozenset((_NATURAL_PITCH[letter] + self.alterations.get(letter, 0)) % 12 for letter in "CDEFGAB")
 
@@ -324,7 +326,7 @@ class _Reader:
         self.music_started = True
         self.bar.length += length
         self.bar.has_music = True
-        scale = self.key.scale()
+        scale = self.key.scale
         self.form.notes += len(pitches)
         self.form.notes_in_key += sum(pitch % 12 in scale for pitch in pitches)
         if self.pending_chord is not None:
