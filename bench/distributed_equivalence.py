@@ -20,7 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from livegen.testing.local_cluster import ROOT, train_on_cluster
+from livegen.offline.default_corpus import DEFAULT_CORPUS
+from livegen.testing.local_cluster import train_on_cluster
 
 SMALL = ["--embedding", "64", "--units", "128", "--layers", "2", "--batch-size", "32", "--sequence-length", "64"]
 TIMEOUT_S = 1800
@@ -28,7 +29,7 @@ TIMEOUT_S = 1800
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "nottingham" / "ABC_cleaned")
+    parser.add_argument("--data", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--max-tunes", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=8)
     arguments = parser.parse_args()

@@ -25,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from livegen.offline.default_corpus import DEFAULT_CORPUS
 from livegen.testing.local_cluster import ROOT, train_on_cluster
 
 TIMEOUT_S = 1800
@@ -37,7 +38,7 @@ def steady_throughput(run: Path) -> tuple[float, list[float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "nottingham" / "ABC_cleaned")
+    parser.add_argument("--data", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--max-tunes", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=3)
     arguments = parser.parse_args()

@@ -20,15 +20,14 @@ from pathlib import Path
 
 from livegen.abc import AbcStreamParser
 from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.offline.default_corpus import DEFAULT_CORPUS
 from livegen.perform.arrangement import ArrangementSettings
 from livegen.perform.live_player import LivePlayer
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham" / "ABC_cleaned"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     options = parser.parse_args()
     tunes = sorted((tune for path in sorted(options.corpus.glob("*.abc")) for tune in split_tunes(read_abc_file(path))),
                    key=len)

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from livegen.abc import AbcStreamParser
+from livegen.offline.default_corpus import DEFAULT_CORPUS
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham" / "ABC_cleaned"
 BUDGET_US = 10.0
 REPEATS = 5
 

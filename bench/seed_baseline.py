@@ -29,6 +29,7 @@ from livegen.export.corpus import corpus_text
 from livegen.export.model import ModelConfig, bits_per_character, build_sequence_model, logits_model
 from livegen.export.train import split_corpus
 from livegen.model.model_file import load_model
+from livegen.offline.default_corpus import DEFAULT_CORPUS
 
 BATCH_SIZE = 16
 SEQUENCE_LENGTH = 64
@@ -47,7 +48,7 @@ def stream_batches(ids: np.ndarray):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/nottingham/ABC_cleaned"))
+    parser.add_argument("--data", type=Path, default=DEFAULT_CORPUS)
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--epochs", type=int, help="train this many epochs")
     budget.add_argument("--minutes", type=float, help="train whole epochs until this much wall-clock time is used")

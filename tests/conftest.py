@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from livegen.offline.default_corpus import DEFAULT_CORPUS
 from livegen.testing.daemon_harness import Livegen
 from livegen.testing.jack_harness import JackServer, MidiReader
 
-NOTTINGHAM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nottingham" / "ABC_cleaned"
+NOTTINGHAM = DEFAULT_CORPUS
 NOTTINGHAM_ORIGINAL = NOTTINGHAM.parent / "ABC_original"
 
 
