@@ -33,6 +33,7 @@ from livegen.abc import (
     timeline,
 )
 from livegen.abc.chord_symbols import parse_chord_symbol, read_quoted
+from livegen.abc.collection import read_abc_pieces
 from livegen.abc.repeats import parse_part_order
 from livegen.perform.render import perform
 
@@ -688,3 +689,10 @@ def test_read_tunes_keeps_a_huge_tune_to_its_limit_and_counts_what_it_leaves_out
     assert (second.events, second.events_left_out) == (parse_tunes(text)[1], 0)
     assert [record.getMessage() for record in caplog.records] == [
         "tune X:1 'long': only the first 100 events are read, 4903 more are left out"]
+
+
+def test_read_tunes_reads_pieces_as_it_reads_the_whole_text(tmp_path):
+    text = "X:1\nT:a\nK:G\n" + "GABc dBAG|" * 20_000 + "\n\nX:2\nT:b\nK:D\nFA|\n"  # over three pieces
+    (tmp_path / "tunes.abc").write_text(text, encoding="latin-1")
+    from_pieces = list(read_tunes(read_abc_pieces(tmp_path / "tunes.abc"), max_events=None))
+    assert [tune.events for tune in from_pieces] == parse_tunes(text)

@@ -10,7 +10,7 @@ stays bounded whatever the input.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +35,19 @@ def read_abc_file(path: Path) -> str:
     return Path(path).read_bytes().decode("latin-1")
 
 
-def read_tunes(text: str, max_events: int | None = MAX_TUNE_EVENTS) -> Iterator[ReadTune]:
-    """Each tune of an ABC text, parsed, in order; see the module docstring (None: no limit)."""
+def read_abc_pieces(path: Path) -> Iterator[str]:
+    """An ABC file READ_PIECE characters at a time (Latin-1: one character a byte), for read_tunes."""
+    with Path(path).open("rb") as file:
+        while piece := file.read(READ_PIECE):
+            yield piece.decode("latin-1")
+
+
+def read_tunes(text: str | Iterable[str], max_events: int | None = MAX_TUNE_EVENTS) -> Iterator[ReadTune]:
+    """Each tune of an ABC text (or of its pieces, in order), parsed; see the module docstring (None: no limit)."""
     parser = AbcStreamParser()
     events: list[Event] = []
     diagnostics = left_out = 0
-    pieces = (text[start:start + READ_PIECE] for start in range(0, len(text), READ_PIECE))
-    for completed in (*map(parser.feed_text, pieces), parser.flush()):
+    for completed in _parsed_pieces(parser, text):
         for event in completed:
             if isinstance(event, EndOfTune):
                 if left_out:
@@ -55,6 +61,16 @@ def read_tunes(text: str, max_events: int | None = MAX_TUNE_EVENTS) -> Iterator[
                 events.append(event)
             else:
                 left_out += 1
+
+
+def _parsed_pieces(parser: AbcStreamParser, text: str | Iterable[str]) -> Iterator[list[Event]]:
+    """The events of each piece in turn, then of the end of the input: one piece's events held at a time."""
+    pieces = text
+    if isinstance(text, str):
+        pieces = (text[start:start + READ_PIECE] for start in range(0, len(text), READ_PIECE))
+    for piece in pieces:
+        yield parser.feed_text(piece)
+    yield parser.flush()
 
 
 def split_tunes(text: str) -> list[str]:

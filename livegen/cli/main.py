@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from livegen import __version__
 from livegen.abc import read_tunes
-from livegen.abc.collection import read_abc_file
+from livegen.abc.collection import read_abc_file, read_abc_pieces
 from livegen.cli.validation import (OneLineParser, check_meter_for_midi, existing_file, fraction_below_one,
                                     output_file, output_folder, port_number, positive_float, positive_int,
                                     tempo_bpm)
@@ -490,7 +490,7 @@ def _run_render(arguments, argv) -> None:
     if not arguments.abc.is_file():
         raise LivegenError(f"no such ABC file: {arguments.abc}")
     index = 0
-    for index, tune in enumerate(read_tunes(read_abc_file(arguments.abc)), 1):  # one at a time: any size
+    for index, tune in enumerate(read_tunes(read_abc_pieces(arguments.abc)), 1):  # one at a time: any size
         performed, target = write_tune_midi(index, tune.events, arguments.out, arguments.tempo)
         print(f"{index:3}  {performed.title[:36]:36}  {len(performed.notes):4} notes  "
               f"{tune.diagnostics} diagnostics  {target}")
