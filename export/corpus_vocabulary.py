@@ -6,7 +6,7 @@ The constraints accept only what the corpus (read as training reads it,
 normalised) itself writes: the characters of tune bodies, the note and rest
 lengths, the chord symbols (those abc2midi reads: it rejects the corpus'
 ``"Ad"``-style diminished chords), the words of titles, and the values of the header fields the model may
-write itself (M:, L:, K:, R:). The corpus'
+write itself (M:, L:, K:). The corpus'
 rare decorations (``!trill!``, ``+...+``) and line continuations (``\\``)
 are left out: abc2midi reads a stray ``+`` as a decoration and drops the bars
 after it, and a continuation anywhere but a line's end is an error. The runtime package
@@ -30,7 +30,7 @@ from livegen.export.corpus import load_tunes
 
 TARGET = Path(__file__).resolve().parents[1] / "livegen" / "compose" / "corpus_vocabulary.py"
 EXCLUDED_CHARACTERS = frozenset("+!\\%")
-HEADER_FIELDS = "MLKR"
+HEADER_FIELDS = "MLK"
 MIN_COUNT = 3  # a form written fewer times than this is taken for a typo, not a habit
 # A note or rest and its length, after chord symbols are taken out (not a field: the field grammar is livegen.abc's).
 _NOTE_LENGTH = re.compile(r"[=^_]*[A-Ga-gz][,']*([0-9/]*)")

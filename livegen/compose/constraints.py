@@ -28,8 +28,8 @@ character is tried on a copy of the stream's parser and refused if it
   after a space or tie (the way a stuck model marks time);
 - writes a chord symbol that is not a prefix of one of the corpus' (that
   abc2midi reads), a title that is not made of the corpus' title words, a
-  header field other than X:, T:, R:, M:, L:, K: or a value for R:, M:, L:,
-  K: the corpus does not use, or any field inside the tune (no ``K:B``
+  header field other than X:, T:, M:, L:, K: or a value for M:, L:, K: the
+  corpus does not use, or any field inside the tune (no ``K:B``
   mid-tune, no ``[Q:3]``): the musician's own fields come from the plan,
   which is not held to these rules.
 
@@ -56,7 +56,7 @@ ELEMENT_STARTS = frozenset('ABCDEFGabcdefgzxZX^_="(!~.HLMOPSTuv{[')
 STILL_SHRINKABLE = frozenset("ABCDEFGabcdefg^_=,'/")
 MARKING_TIME = frozenset(" -")
 SIXTEENTH = Fraction(1, 16)
-HEADER_FIELDS = frozenset("XTRMLK")
+HEADER_FIELDS = frozenset("XTMLK")  # R: comes from the plan: abc2midi refuses R:Hornpipe beside M:6/8
 BODY_CHARACTERS = (frozenset(corpus.BODY_CHARACTERS) | {'"'}) - {")"}  # "(" opens only a tuplet
 MUSIC_CONTEXTS = (Context.MUSIC, Context.NOTE, Context.LINE_START, Context.BAR, Context.BRACKET, Context.TUPLET)
 TITLE_WORDS_MAX = 6
@@ -74,7 +74,7 @@ _CHORD_PREFIXES = _prefixes(corpus.CHORD_SYMBOLS)
 TITLE_WORDS = frozenset(corpus.TITLE_WORDS)
 _TITLE_PREFIXES = _prefixes(corpus.TITLE_WORDS)
 _FIELD_VALUES = {"M": _prefixes(corpus.M_VALUES), "L": _prefixes(corpus.L_VALUES),
-                 "K": _prefixes(corpus.K_VALUES), "R": _prefixes(corpus.R_VALUES)}
+                 "K": _prefixes(corpus.K_VALUES)}
 # A note or rest as the corpus spells it: accidental, letter, octave marks, length.
 _NOTE_SHAPE = re.compile(r"[\^_=]?(?:[A-Ga-gz][,']*[0-9/]*)?")
 _NOTE_AT_END = re.compile(r"(?:[\^_=]?[A-Ga-gz][,']*[0-9/]*|[\^_=])$")
@@ -232,24 +232,25 @@ class AbcConstraints:
             return False
         if parser.in_header_line_start() and character not in HEADER_FIELDS:
             return False  # a header line is one of the fields the corpus writes (no P: part order either)
-        in_body = not parser.in_header and parser.context in MUSIC_CONTEXTS
+        context = parser.context
+        in_body = not parser.in_header and context in MUSIC_CONTEXTS
         if in_body and character not in BODY_CHARACTERS:
             return False
         if not self._note_allowed(character, in_body):
             return False
-        if parser.context is Context.BRACKET and not (character.isdigit() or character == "|"):
+        if context is Context.BRACKET and not (character.isdigit() or character == "|"):
             return False  # with chords of notes and inline fields refused, a bracket opens an ending or [|
-        if (character.isdigit() and parser.context in (Context.BRACKET, Context.BAR)
+        if (character.isdigit() and context in (Context.BRACKET, Context.BAR)
                 and not _ending_in_order((int(character),), bars)):
             return False
-        if in_body and self._marks_time(character):
-            return False
-        if parser.context is Context.FIELD and parser.field_name == "T" and not _title_could_be(
+        if context is Context.FIELD and parser.field_name == "T" and not _title_could_be(
                 parser.token_in_progress(), character):
             return False
         filled, target = parser.bar_filled(), bars.target()
+        if in_body and self._marks_time(character, filled):
+            return False
         full = target is not None and filled >= target
-        if full and character in ELEMENT_STARTS and parser.context in (Context.MUSIC, Context.NOTE, Context.LINE_START):
+        if full and character in ELEMENT_STARTS and context in (Context.MUSIC, Context.NOTE, Context.LINE_START):
             return False
         if character in "^_=" and self.form is not None and self.form.in_final_bar:
             return False  # the last note is the tonic, which the key signature spells
@@ -257,20 +258,20 @@ class AbcConstraints:
         events = trial.feed(character)
         if character == "[" and (trial.bar_filled() > 0 or self.form is not None):
             return False  # endings go at the start of a bar, and a planned form writes its own
-        if not all(self._event_allowed(event, character, filled) for event in events):
+        if events and not all(self._event_allowed(event, character, filled) for event in events):
             return False
-        if target is not None and not self._last_note_is_the_tonic(events, trial, target):
+        if target is not None and events and not self._last_note_is_the_tonic(events, trial, target):
             return False
         return self._trial_allowed(trial, character, target)
 
-    def _marks_time(self, character: str) -> bool:
+    def _marks_time(self, character: str, filled: Fraction) -> bool:
         """A line break inside a bar, a chord symbol right after another, a slur or tuplet."""
-        parser, bars = self.bars.parser, self.bars
-        line = bars.tail.rsplit("\n", 1)[-1]
-        if character == "\n" and (parser.bar_filled() > 0 or (line and not line.strip())):
-            return True  # a line ends after a bar line, and is not spaces alone
-        if character == '"' and bars.chord_waiting and parser.context is not Context.QUOTE:
-            return True
+        bars = self.bars
+        if character == "\n":
+            line = bars.tail.rsplit("\n", 1)[-1]
+            return filled > 0 or bool(line and not line.strip())  # a line ends after a bar line, not spaces alone
+        if character == '"':
+            return bars.chord_waiting and bars.parser.context is not Context.QUOTE
         return character == "("  # tuplets: a triplet that cannot fit its bar is a dead end, and rare in the corpus
 
     def _last_note_is_the_tonic(self, events: list, trial: AbcStreamParser, target: Fraction) -> bool:
@@ -332,20 +333,18 @@ class AbcConstraints:
             return False
         if target is None:
             return True
-        if not trial.in_tuplet and (trial.bar_filled() / min(SIXTEENTH, trial.unit_length / 2)).denominator != 1:
+        filled = trial.bar_filled()
+        if not trial.in_tuplet and (filled / min(SIXTEENTH, trial.unit_length / 2)).denominator != 1:
             return False
         # A note may be written longer than the bar has room for while its length can still
         # shrink ("c" then "/2"); after anything else it must fit now.
-        if character in STILL_SHRINKABLE:
-            fits = trial.bar_committed() <= target
-        else:
-            fits = trial.bar_filled() <= target
-        return fits and self._ends_on_the_tonic(trial, target)
+        fits = (trial.bar_committed() if character in STILL_SHRINKABLE else filled) <= target
+        return fits and self._ends_on_the_tonic(trial, filled, target)
 
-    def _ends_on_the_tonic(self, trial: AbcStreamParser, target: Fraction) -> bool:
+    def _ends_on_the_tonic(self, trial: AbcStreamParser, filled: Fraction, target: Fraction) -> bool:
         """In the tune's last bar, the element that fills it is a note, and the tonic."""
         form = self.form
-        if form is None or not form.in_final_bar or trial.bar_filled() < target:
+        if form is None or not form.in_final_bar or filled < target:
             return True
         if trial.context not in (Context.NOTE, Context.LINE_START) or trial.bar_committed() >= target:
             return True

@@ -169,6 +169,3 @@ L_VALUES = (
 K_VALUES = (
     'A', 'Am', 'Bb', 'Bm', 'C', 'D', 'Dm', 'Em', 'F', 'G', 'Gm',
 )
-R_VALUES = (
-    'Hornpipe',
-)
