@@ -223,12 +223,17 @@ def test_notation_beyond_the_corpus_plays_as_abc2midi_plays_it(abc2midi):
 # Hand-written tunes with the slips real collections have, and the ABC 2.1
 # standard's invisible rests: abc2midi skips a character that means nothing
 # in music and plays on, dots the note before a slur's ')', opens a repeat at
-# '[|:', and gives 'x' the length of the rest it stands for.
+# '[|:', gives 'x' the length of the rest it stands for, and reads accidentals
+# written onto the key without a space after a mode ("K:Dm^c"), not after a
+# bare tonic ("K:D^g").
 TOLERATED_TUNES = [
     "M:4/4\nL:1/8\nK:G\nkB3 GBd c2|,B3 GBd c2|k((3gfg) a2 b2 c'2|",
     "M:6/8\nL:1/8\nK:D\nA>(f=e)>(g f2)|(AB)>c d3|(3(ABc) d3|",
     "M:2/4\nL:1/8\nK:C\nC2 [|: D2 E2 :| F4|",
     "M:4/4\nL:1/8\nK:C\nC2 x2 D2 x2|x8|E2 x/x/x E4|",
+    "M:6/8\nL:1/8\nK:Dm^c\nd2A BAG|FED cEA|",
+    "M:4/4\nL:1/8\nK:HP^g\nGABc defg|",
+    "M:4/4\nL:1/8\nK:D^g\nGABc defg|",
 ]
 
 

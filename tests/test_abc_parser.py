@@ -27,6 +27,7 @@ from livegen.abc import (
     Rest,
     TimedChordSymbol,
     TimedNote,
+    parse_key,
     parse_tunes,
     play_order,
     read_tunes,
@@ -121,6 +122,14 @@ B_FLAT_MAJOR = [60, 62, 63, 65, 67, 69, 70]  # Bb Eb
 )
 def test_key_signatures_alter_the_letters(key, expected):
     assert pitches("CDEFGAB|", f"X:1\nK:{key}\n") == expected
+
+
+@pytest.mark.parametrize("key, expected", [
+    ("Dm^c", (1, 0, 0, 0, 0, 0, -1)), ("Dm^c^f", (1, 0, 0, 1, 0, 0, -1)), ("Amix^g", (1, 0, 0, 1, 1, 0, 0)),
+    ("HP^g", (1, 0, 0, 1, 1, 0, 0)), ("D^g", (1, 0, 0, 1, 0, 0, 0)),
+])
+def test_accidentals_written_onto_the_key_count_after_a_mode_as_abc2midi_reads_them(key, expected):
+    assert parse_key(key).alterations == expected
 
 
 def test_an_unknown_key_is_reported_and_leaves_c_major():

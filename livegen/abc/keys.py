@@ -6,6 +6,7 @@ which is all the parser needs to turn a written letter into a pitch.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 LETTERS = "CDEFGAB"
@@ -24,6 +25,11 @@ _MODE_NAME = {"ion": "maj", "aeo": "min"}
 _SHARP_ORDER = "FCGDAEB"
 _CLEFS = {"treble", "bass", "alto", "tenor", "baritone", "perc", "percussion"}
 _ACCIDENTAL_SEMITONES = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+# Accidentals written onto the key without a space ("Dm^c", "HP^g") ...
+_GLUED = re.compile(r"(?P<key>.+?)(?P<accidentals>(?:(?:\^\^|\^|__|_|=)[A-Ga-g])+)")
+_ONE_ACCIDENTAL = re.compile(r"(?:\^\^|\^|__|_|=)[A-Ga-g]")
+# ... count after a mode or a pipe key; after a bare tonic ("D^g") abc2midi drops them.
+_BARE_TONIC = re.compile(r"[A-G][#b]?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,7 @@ def parse_key(text: str) -> Key | None:
     and ``exp`` for a signature of only those accidentals. Clefs and other
     words (``clef=bass``, ``treble``, ``transpose=-2``) are ignored.
     """
-    words = text.split()
+    words = _unglued(text.split())
     if not words:
         return C_MAJOR
     first = words[0]
@@ -70,7 +76,7 @@ def parse_key(text: str) -> Key | None:
     if first.lower() == "none":
         return Key("none", "maj", (0,) * 7)
     if first in ("HP", "Hp"):
-        return Key(first, "maj", tuple(signature_alterations(2)))
+        return Key(first, "maj", tuple(_with_accidentals(signature_alterations(2), rest)))
     tonic, mode, rest = _tonic_and_mode(first, rest)
     if tonic is None:
         if not (_is_accidental(first) or "=" in first or first.lower() in _CLEFS):
@@ -85,11 +91,26 @@ def parse_key(text: str) -> Key | None:
     else:
         fifths = _MAJOR_FIFTHS[tonic[0]] + 7 * tonic.count("#") - 7 * tonic.count("b")
         alterations = signature_alterations(fifths + _MODE_SHIFT[mode])
-    for word in rest:
+    return Key(tonic, _MODE_NAME.get(mode, mode), tuple(_with_accidentals(alterations, rest)))
+
+
+def _unglued(words: list[str]) -> list[str]:
+    """The words of K: with accidentals glued onto the key ("Dm^c") split off, as abc2midi reads them."""
+    glued = _GLUED.fullmatch(words[0]) if words else None
+    if glued is None:
+        return words
+    if _BARE_TONIC.fullmatch(glued["key"]):
+        return [glued["key"], *words[1:]]
+    return [glued["key"], *_ONE_ACCIDENTAL.findall(glued["accidentals"]), *words[1:]]
+
+
+def _with_accidentals(alterations: list[int], words: list[str]) -> list[int]:
+    """The signature with the explicit accidentals among words (``^f``, ``_B``, ``=c``) applied."""
+    for word in words:
         if _is_accidental(word):
             accidental, letter = word[:-1], word[-1].upper()
             alterations[LETTERS.index(letter)] = _ACCIDENTAL_SEMITONES[accidental]
-    return Key(tonic, _MODE_NAME.get(mode, mode), tuple(alterations))
+    return alterations
 
 
 def _tonic_and_mode(first: str, rest: list[str]) -> tuple[str | None, str, list[str]]:
