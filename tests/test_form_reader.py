@@ -24,7 +24,7 @@ A_PART = "|:d|GABc dBAG|GABc dBAG|GABc dBAG|GABc dBA:|\n"
 def test_repeated_strains_with_pickups_are_regular():
     form = read_tune(tune(A_PART + "|:B|GABc dBAG|GABc dBAG|GABc dBAG|GABc dBA:|"))
     assert strain_shapes(tune(A_PART * 2)) == [(4, Fraction(1, 8), 0, True)] * 2
-    assert form.faults == [] and form.regular_strains and form.bar_count == 8
+    assert form.bar_faults == [] and form.regular_strains and form.bar_count == 8
 
 
 def test_first_and_second_endings_count_once():
@@ -35,12 +35,12 @@ def test_first_and_second_endings_count_once():
 
 def test_a_short_final_bar_that_does_not_pay_back_the_pickup_is_a_fault():
     form = read_tune(tune('"A"e/2c/2 A/2e/2|"Bm"f/2d/2 "E"^g/2e/2||'))
-    assert form.faults == ["a short bar (1/4 of 1) in strain 1"]
+    assert form.bar_faults == ["a short bar (1/4 of 1) in strain 1"]
 
 
 def test_a_part_opening_on_a_full_bar_must_end_on_one():
     form = read_tune(tune("GABc dBAG|GABc dBAG|GABc dBAG|GABc d3:|\nGABc dBAG|GABc dBAG|GABc dBAG|GABc dBAG|]"))
-    assert form.faults == ["a short bar (7/8 of 1) in strain 1"]
+    assert form.bar_faults == ["a short bar (7/8 of 1) in strain 1"]
 
 
 def test_one_strain_or_odd_lengths_are_not_regular():
@@ -50,14 +50,14 @@ def test_one_strain_or_odd_lengths_are_not_regular():
 
 def test_tuplets_chords_and_broken_rhythm_fill_bars_exactly():
     form = read_tune(tune("(3GAB c2 dBAG|GA (3Bcd e4|[GB]4 [c2e2][Bd]2|A>B c<d e2 z2|(5:4GABcd e4|"))
-    assert form.faults == [] and form.bar_count == 5
+    assert form.bar_faults == [] and form.bar_count == 5
 
 
 def test_mid_tune_changes_and_a_missing_metre_are_named():
     assert read_tune(tune("GABc dBAG|\nK:B\nGABc dBAG|")).inline_changes == ["K:B"]
     assert read_tune(tune("GABc dBAG|[M:3/4] GAB|")).inline_changes == ["M:3/4"]
     untitled_metre = read_tune(tune("GABc dBAG|", header="L:1/8\nK:G\n", title="T:Art Goade anLinndc|M:6/8\n"))
-    assert untitled_metre.faults == ["no metre (M:) before the music"]
+    assert untitled_metre.metre_missing and not read_tune(tune("GABc dBAG|")).metre_missing
 
 
 @pytest.mark.parametrize("value, tonic, scale", [
@@ -97,7 +97,7 @@ def test_the_corpus_reads_as_musicians_write_it(corpus):
     forms = [form for _, form in corpus]
     assert len(forms) > 1000
     assert sum(form.regular_strains for form in forms) / len(forms) > 0.75
-    assert sum(bool(form.faults) for form in forms) / len(forms) < 0.06
+    assert sum(bool(form.bar_faults) for form in forms) / len(forms) < 0.06
     assert sum(form.bar_count < 8 for form in forms) / len(forms) < 0.01
 
 

@@ -39,7 +39,8 @@ class TuneReport:
     bars_per_strain: list[int]
     regular_strains: bool
     ends_on_tonic: bool | None  # abc2midi's last melody note against the key's tonic
-    form_faults: list[str]  # the reader's: bars of the wrong length, no metre
+    wrong_bars: list[str]  # the reader's: bars of the wrong length, pickups not paid back
+    metre_missing: bool
     mid_tune_changes: list[str]  # K:, M:, L:, Q: after the first note
     notes: int
     notes_in_key: int
@@ -50,7 +51,8 @@ class TuneReport:
     @property
     def problems(self) -> bool:
         """Anything a player would stumble on: a reference-player error or warning, a faulty bar, a key change."""
-        return bool(self.abc2midi_errors or self.bar_length_warnings or self.form_faults or self.mid_tune_changes)
+        return bool(self.abc2midi_errors or self.bar_length_warnings or self.wrong_bars or self.metre_missing
+                    or self.mid_tune_changes)
 
 
 def judge_tune(text: str, verdict: Abc2midiVerdict | None, copies: CopyIndex | None) -> TuneReport:
@@ -66,7 +68,8 @@ def judge_tune(text: str, verdict: Abc2midiVerdict | None, copies: CopyIndex | N
         bars_per_strain=[strain.bar_count for strain in form.strains],
         regular_strains=form.regular_strains,
         ends_on_tonic=None if verdict is None else last is not None and tonic is not None and last % 12 == tonic,
-        form_faults=form.faults,
+        wrong_bars=form.bar_faults,
+        metre_missing=form.metre_missing,
         mid_tune_changes=form.inline_changes,
         notes=form.notes,
         notes_in_key=form.notes_in_key,
@@ -95,10 +98,8 @@ class Report:
             "abc2midi_errors": _share(sum(bool(tune.abc2midi_errors) for tune in checked), len(checked)),
             "abc2midi_bar_length_warnings_per_bar_line": _share(
                 sum(tune.bar_length_warnings for tune in checked), sum(tune.bar_lines for tune in checked)),
-            "tunes_with_wrong_bar_lengths": _share(
-                sum(any("bar" in fault for fault in tune.form_faults) for tune in tunes), count),
-            "tunes_without_metre": _share(
-                sum(any("metre" in fault for fault in tune.form_faults) for tune in tunes), count),
+            "tunes_with_wrong_bar_lengths": _share(sum(bool(tune.wrong_bars) for tune in tunes), count),
+            "tunes_without_metre": _share(sum(tune.metre_missing for tune in tunes), count),
             "tunes_changing_key_metre_unit_or_tempo": _share(sum(bool(tune.mid_tune_changes) for tune in tunes),
                                                              count),
             "tunes_with_any_problem": _share(sum(tune.problems for tune in tunes), count),

@@ -166,7 +166,7 @@ class TuneForm:
     key: Key | None = None
     bars: list[Bar] = field(default_factory=list)
     strains: list[Strain] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)  # what a musician would call wrong, one entry each
+    bar_faults: list[str] = field(default_factory=list)  # bars of the wrong length; a short last bar must pay back a pickup
     inline_changes: list[str] = field(default_factory=list)  # K:, M:, L:, Q: after the first note
     notes: int = 0
     notes_in_key: int = 0
@@ -177,6 +177,11 @@ class TuneForm:
     @property
     def bar_count(self) -> int:
         return sum(strain.bar_count for strain in self.strains)
+
+    @property
+    def metre_missing(self) -> bool:
+        """No M: before the music (once the model wrote it into the title)."""
+        return self.metre_text is None
 
     @property
     def regular_strains(self) -> bool:
@@ -216,8 +221,6 @@ class _Reader:
         self._close_bar(section_end=True)
         self.form.strains = _strains(self.form.bars)
         self._judge_bars()
-        if self.form.metre_text is None:
-            self.form.faults.append("no metre (M:) before the music")
         return self.form
 
     def _field(self, name: str, value: str) -> None:
@@ -396,7 +399,7 @@ class _Reader:
                 if bar.length < metre and ends_a_part and metre - bar.length in paying:
                     continue
                 kind = "long" if bar.length > metre else "short"
-                self.form.faults.append(f"a {kind} bar ({bar.length} of {metre}) in strain {index + 1}")
+                self.form.bar_faults.append(f"a {kind} bar ({bar.length} of {metre}) in strain {index + 1}")
 
 
 def _strains(bars: list[Bar]) -> list[Strain]:
