@@ -166,7 +166,7 @@ class TuneForm:
     key: Key | None = None
     bars: list[Bar] = field(default_factory=list)
     strains: list[Strain] = field(default_factory=list)
-    bar_faults: list[str] = field(default_factory=list)  # bars of the wrong length; a short last bar must pay back a pickup
+    bar_faults: list[str] = field(default_factory=list)  # wrong lengths; a short last bar must pay back a pickup
     inline_changes: list[str] = field(default_factory=list)  # K:, M:, L:, Q: after the first note
     notes: int = 0
     notes_in_key: int = 0
