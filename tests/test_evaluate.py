@@ -66,6 +66,12 @@ def test_endings_off_the_tonic_and_short_fragments(abc2midi):
     assert summary["regular_strains"] == 0.5
 
 
+def test_the_tonic_is_the_key_in_force_at_the_end(abc2midi):
+    modulating = CLEAN.replace("|:" + GOOD_BAR * 7 + "d2B2", "K:D\n|:" + GOOD_BAR * 7 + "d2A2").replace("G4:|", "D4:|")
+    summary = evaluate([modulating]).summary()
+    assert summary["ends_on_tonic"] == 1 and summary["tunes_changing_key_metre_unit_or_tempo"] == 1
+
+
 def test_figures_with_nothing_to_count_are_null_never_nan(tmp_path, abc2midi):
     source = tmp_path / "plain.abc"
     source.write_text(CLEAN)  # no chord symbols: chord fit has nothing to divide by

@@ -38,7 +38,7 @@ class TuneReport:
     bars: int  # bars the last time through each strain, pickups not counted
     bars_per_strain: list[int]
     regular_strains: bool
-    ends_on_tonic: bool | None  # abc2midi's last melody note against the key's tonic
+    ends_on_tonic: bool | None  # abc2midi's last melody note against the tonic of the key in force at the end
     wrong_bars: list[str]  # the reader's: bars of the wrong length, pickups not paid back
     metre_missing: bool
     mid_tune_changes: list[str]  # K:, M:, L:, Q: after the first note
@@ -57,7 +57,7 @@ class TuneReport:
 
 def judge_tune(text: str, verdict: Abc2midiVerdict | None, copies: CopyIndex | None) -> TuneReport:
     form = read_tune(text)
-    tonic = form.key.tonic if form.key is not None else None
+    tonic = form.final_key.tonic if form.final_key is not None else None
     last = verdict.last_melody_pitch if verdict is not None else None
     return TuneReport(
         title=form.title,

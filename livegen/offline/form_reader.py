@@ -163,7 +163,8 @@ class TuneForm:
     title: str = ""
     metre: Fraction | None = None
     metre_text: str | None = None
-    key: Key | None = None
+    key: Key | None = None  # the tune's key, from its header
+    final_key: Key | None = None  # the key in force at the end (a last part may change key)
     bars: list[Bar] = field(default_factory=list)
     strains: list[Strain] = field(default_factory=list)
     bar_faults: list[str] = field(default_factory=list)  # wrong lengths; a short last bar must pay back a pickup
@@ -221,6 +222,7 @@ class _Reader:
         self._close_bar(section_end=True)
         self.form.strains = _strains(self.form.bars)
         self._judge_bars()
+        self.form.final_key = self.key if self.form.key is not None else None
         return self.form
 
     def _field(self, name: str, value: str) -> None:
