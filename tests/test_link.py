@@ -10,16 +10,38 @@ reason, and fail in CI.
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 import time
 
 import pytest
 from conftest import require
+from test_live_control import Osc, heard_melody, stop_cleanly, wait_for_melody
+from test_osc import FeedbackReader
+from test_output import is_all_notes_off, left_sounding
 
+from livegen.abc import parse_tunes
+from livegen.abc.collection import read_abc_file
+from livegen.abc.events import Bar, Chord, Field, Note, Rest
+from livegen.abc.fields import parse_meter
+from livegen.control.parameters import CLOCK_SOURCE, CLOCK_TEMPO, FEEDBACK_HERE, LINK_PEERS
 from livegen.errors import LivegenError
-from livegen.testing.link_peer import DISCOVERY_S, LinkPeer, NoPrivateNetwork, private_network, wait_until
+from livegen.testing.daemon_harness import note_ons, session_folder
+from livegen.testing.jack_harness import PERIOD_S
+from livegen.testing.link_peer import (
+    DISCOVERY_S,
+    LinkBareSender,
+    LinkPeer,
+    NoPrivateNetwork,
+    private_network,
+    wait_until,
+)
 
-GRID_TOLERANCE_S = 0.0005  # the clock against the peer's grid, both read on this machine: Link's own precision is microseconds
+SETTLE_S = 3.0  # after a tempo change: notes queued before it (a beat of lookahead, a note's end) and a bridge are past
+GRID_TOLERANCE_S = 0.0005  # the clock against the peer's grid, both read here (Link is precise to microseconds)
+BAR_TOLERANCE_S = 0.05  # a tune placed off the session's bars is off by a beat at least (0.5 s at 120 BPM)
+NOTE_TOLERANCE_S = 0.002 + PERIOD_S  # a note heard through JACK against the peer's grid (issue 15)
+TWELFTH = 1 / 12  # every onset ABC writes here (eighths, sixteenths, triplets) falls on a twelfth of a beat
 
 
 @pytest.fixture
@@ -144,3 +166,99 @@ def test_without_the_extra_the_clock_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "link", None)  # what `import link` meets when the binding is missing
     with pytest.raises(LivegenError, match=r"pip install 'livegen\[link\]'"):
         link_clock.load_link()
+def test_run_with_clock_link_and_no_binding_is_one_line_naming_the_install_command(tmp_path):
+    blocked = "import sys; sys.modules['link'] = None; from livegen.cli.main import main; sys.exit(main())"
+    result = subprocess.run([sys.executable, "-c", blocked, "run", "--clock", "link", "--record", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "livegen: error: --clock link needs Ableton Link, which is not installed: pip install 'livegen[link]'"]
+
+
+def linked_daemon(link_network, livegen, midi_reader, *options: str):
+    """A peer at 120 BPM (standing in for Live), and `livegen run --clock link` playing into a reader's port."""
+    peer = link_network(LinkPeer, 120.0, start_stop_sync="--link-start-stop" in options)
+    reader = midi_reader(name="daw")
+    run = livegen(reader.port, "--quiet", "--clock", "link", "--seed", "3", "--max-length", "3000", *options)
+    run.wait_started()
+    wait_until(lambda: peer.peers == 1, DISCOVERY_S, "livegen seen as a peer")
+    return peer, reader, run
+
+
+def test_livegen_is_a_peer_and_its_notes_fall_on_the_peers_97_bpm_grid(link_network, livegen, midi_reader,
+                                                                       jack_server):
+    peer, reader, run = linked_daemon(link_network, livegen, midi_reader)
+    peer.set_tempo(97.0)
+    changed = time.monotonic()
+    bare_reader = midi_reader(name="bare")
+    bare = link_network(LinkBareSender, "Bare Link Sender", 97.0)
+    jack_server.connect("Bare Link Sender:Bare Link Sender", bare_reader.port)
+    bare.start()
+    settled = changed + SETTLE_S
+    reader.wait_for(lambda records: sum(r.arrival > settled for r in note_ons(records)) >= 24, 40.0,
+                    "24 notes once the tempo change has settled")
+    stop_cleanly(run)
+    errors = [peer.grid_error(r.arrival, TWELFTH) for r in note_ons(reader.received()) if r.arrival > settled]
+    bare_errors = [peer.grid_error(r.arrival, TWELFTH) for r in note_ons(bare_reader.received()) if r.arrival > settled]
+    allowed = NOTE_TOLERANCE_S + max(map(abs, bare_errors))  # what this machine allowed a bare sender meanwhile
+    assert max(map(abs, errors)) < allowed, (sorted(errors)[-5:], allowed)  # at 120 BPM: up to 25 ms off a twelfth
+
+
+def beats_per_bar(events) -> float:
+    """From the tune's M: field, in quarter-note beats."""
+    meter = parse_meter(next(event.value for event in events if isinstance(event, Field) and event.name == "M"))
+    return float(meter.bar_length * 4)
+
+
+def pickup_beats(events) -> float:
+    """Beats written before the first bar line that follows a note: the tune's pickup, or 0 when that bar is full."""
+    written = 0.0
+    for event in events:
+        if isinstance(event, Bar) and written:
+            break
+        if isinstance(event, (Note, Chord, Rest)) and not getattr(event, "grace", False):  # grace notes take no time
+            written += float(event.duration * 4)
+    return written if written < beats_per_bar(events) else 0.0
+
+
+def test_a_tempo_sent_over_osc_reaches_the_peer_within_a_second_and_feedback_shows_the_session(
+        link_network, livegen, midi_reader):
+    peer, reader, run = linked_daemon(link_network, livegen, midi_reader)
+    osc, feedback = Osc(run.osc_port()), FeedbackReader()
+    try:
+        osc.send("/livegen/tempo", 133.0)
+        wait_until(lambda: abs(peer.tempo_bpm - 133.0) < 0.01, 1.0, "133 BPM at the peer")
+        osc.send(FEEDBACK_HERE, feedback.port)
+        latest = feedback.wait_for(lambda latest: latest.get(LINK_PEERS) == 1
+                                   and abs(latest.get(CLOCK_TEMPO, 0) - 133.0) < 0.01, "the Link session")
+        assert latest[CLOCK_SOURCE] == "link"
+        peer.set_tempo(101.0)
+        feedback.wait_for(lambda latest: abs(latest.get(CLOCK_TEMPO, 0) - 101.0) < 0.01, "the peer's tempo")
+    finally:
+        osc.close()
+        feedback.close()
+    stop_cleanly(run)
+
+
+def test_with_start_stop_sync_the_peers_play_starts_a_tune_on_its_bars_and_its_stop_silences_livegen(
+        link_network, livegen, midi_reader, tmp_path):
+    peer, reader, run = linked_daemon(link_network, livegen, midi_reader, "--link-start-stop")
+    time.sleep(1.0)  # the session is stopped: a second of silence is the thing being tested
+    assert not note_ons(reader.received())
+
+    peer.set_playing(True)
+    wait_for_melody(reader, 6)
+    tune = parse_tunes(read_abc_file(session_folder(tmp_path) / "session.abc"))[0]
+    pickup = pickup_beats(tune)
+    first = next(note for note in heard_melody(reader.received(), session_folder(tmp_path)) if note.beat >= pickup)
+    first_downbeat = first.arrival - (first.beat - pickup) * 60 / 120  # (a rest may open the first full bar)
+    assert abs(peer.grid_error(first_downbeat, beats_per_bar(tune))) < BAR_TOLERANCE_S
+    stopped_at = time.monotonic()
+    peer.set_playing(False)
+    reader.wait_for(lambda records: any(is_all_notes_off(r.message) and r.arrival > stopped_at for r in records)
+                    and not left_sounding([r.message for r in records]), 5.0, "silence after the peer's stop")
+    quiet_from = time.monotonic()
+    time.sleep(1.0)
+    assert not [record for record in note_ons(reader.received()) if record.arrival > quiet_from]
+    stop_cleanly(run)
+    assert not left_sounding(reader.messages())

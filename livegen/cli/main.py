@@ -31,7 +31,8 @@ from livegen.offline.evaluate import compare_with_corpus, read_abc_texts
 from livegen.offline.default_corpus import DEFAULT_CORPUS
 from livegen.offline.generate import compose_tunes
 from livegen.offline.tune_files import write_abc, write_tune_midi
-from livegen.realtime.clock import CLOCK_KINDS
+from livegen.realtime.clock import CLOCK_CHOICES
+from livegen.realtime.link_clock import describe_session, load_link
 from livegen.realtime.midi_port import BACKEND_CHOICES, format_ports, list_ports
 from livegen.model.model_file import load_model
 from livegen.model.sizes import SHIPPED_SIZES
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
     _add_run(verbs)
     _add_ports(verbs)
+    _add_link(verbs)
     _add_generate(verbs)
     _add_render(verbs)
     _add_eval(verbs)
@@ -124,9 +126,12 @@ def _add_run(verbs) -> None:
                       help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual one" + DEFAULT_HELP)
     midi.add_argument("--backend", choices=BACKEND_CHOICES, default=DaemonOptions.backend,
                       help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is missing)" + DEFAULT_HELP)
-    midi.add_argument("--clock", choices=tuple(CLOCK_KINDS), default=DaemonOptions.clock,
+    midi.add_argument("--clock", choices=CLOCK_CHOICES, default=DaemonOptions.clock,
                       help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
-                      "continue, song position) on --clock-port" + DEFAULT_HELP)
+                      "continue, song position) on --clock-port; link: join the Ableton Link session on the "
+                      "network, its tempo and bars (pip install 'livegen[link]')" + DEFAULT_HELP)
+    midi.add_argument("--link-start-stop", action="store_true",
+                      help="with --clock link: the session's transport (Live's play and stop) starts and stops livegen")
     midi.add_argument("--clock-port", default=DaemonOptions.clock_port,
                       help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
     midi.add_argument("--control-port", default="LiveGen Control",
@@ -248,6 +253,14 @@ def _add_ports(verbs) -> None:
                              description="List the MIDI ports of every MIDI system on this machine, or why one "
                              "is not available.")
     ports.set_defaults(handler=_run_ports)
+
+
+def _add_link(verbs) -> None:
+    link = verbs.add_parser("link", help="show the Ableton Link session: peers, tempo, transport",
+                            description="Join the Ableton Link session on the network for a moment and say how "
+                            "many peers it has (Link gives them no names), its tempo and its transport. Needs "
+                            "the link extra: pip install 'livegen[link]'.")
+    link.set_defaults(handler=_run_link)
 
 
 def _midi_value(text: str, lowest: int = 0) -> int:
@@ -395,6 +408,10 @@ def _training_modules():
 
 
 def _run_run(arguments, argv) -> None:
+    if arguments.link_start_stop and arguments.clock != "link":
+        raise LivegenError("--link-start-stop goes with --clock link")
+    if arguments.clock == "link":
+        load_link()  # before anything else starts: one line naming the install command
     status_line = StatusLine(enabled=not arguments.quiet)
     handler = LineAwareHandler(status_line)
     handler.setFormatter(logging.Formatter("livegen: %(message)s"))
@@ -405,6 +422,7 @@ def _run_run(arguments, argv) -> None:
                      tuple(arguments.feedback)) if arguments.osc else None
     options = DaemonOptions(
         port=arguments.port, backend=arguments.backend, clock=arguments.clock,
+        link_start_stop=arguments.link_start_stop,
         clock_port=arguments.clock_port, model=arguments.model, parameters=values,
         max_length=arguments.max_length, lookahead_beats=arguments.lookahead,
         arrangement=ArrangementSettings(bass=arguments.bass, chord_velocity=arguments.chord_velocity,
@@ -420,6 +438,10 @@ def _run_run(arguments, argv) -> None:
 
 def _run_ports(arguments, argv) -> None:
     print(format_ports(list_ports()))
+
+
+def _run_link(arguments, argv) -> None:
+    print(describe_session())
 
 
 def _run_train(arguments, argv) -> None:

@@ -43,6 +43,7 @@ MIN_BRIDGE_BEATS = 1.0  # a bridge back onto the session's line lasts at least a
 MAX_BEND = 0.25  # ... and longer where need be, so that its beats are at most this much shorter or longer
 BEAT_QUANTUM = 1.0  # the session's beats, unshifted: bars are found with phase_at, for the quantum asked
 PEER_WAIT_S = 2.0  # `livegen link`: how long to listen for peers
+JOIN_WAIT_S = 1.0  # at start, Link takes about half a second to find a session: the first tune waits for it
 
 
 def load_link():
@@ -66,7 +67,7 @@ class SessionView(NamedTuple):
 
 
 class LinkClock:
-    """A clock that is a peer of the Link session on the local network; created joined and running.
+    """A clock that is a peer of the Link session on the local network: it joins when made, and runs once joined.
 
     Without start/stop sync the session's timeline always runs, and livegen
     plays whenever its play control is on. The session moves on its own, so
@@ -83,6 +84,7 @@ class LinkClock:
         self._start_stop_sync = start_stop_sync
         self._link.enabled = True
         self._on_transport: list[TransportCallback] = []
+        self._joining_until = time.monotonic() + JOIN_WAIT_S  # not running before: see running
         self._promise = threading.Lock()  # time_of against the follower's republishing: see _follow
         self._promised_until = -math.inf  # the latest beat whose time has been given out
         self._view = self._read_session()
@@ -95,6 +97,10 @@ class LinkClock:
 
     @property
     def running(self) -> bool:
+        """Whether the session's transport runs (always, without start/stop sync); never before the session has
+        been found (or JOIN_WAIT_S has passed alone), so that the first tune starts on the session's bars."""
+        if self._joining_until is not None:
+            return False
         return self._view.playing or not self._start_stop_sync
 
     @property
@@ -172,6 +178,8 @@ class LinkClock:
             with self._promise:
                 self._lines = _rejoined(self._lines, view.line, self._promised_until, time.monotonic())
                 self._view = view
+            if self._joining_until is not None and (view.peers or time.monotonic() > self._joining_until):
+                self._joining_until = None
             if self.running != was_running:
                 for callback in self._on_transport:
                     callback(not self.running)

@@ -73,7 +73,7 @@ class Daemon:
         self.options = options
         self.status_line = status_line or StatusLine(enabled=False)
         self.controls = Controls(options.parameters)
-        self.clock = make_clock(options.clock, self.controls["tempo"])
+        self.clock = make_clock(options.clock, self.controls["tempo"], options.link_start_stop)
         self.scheduler = Scheduler(self.clock, self.controls, options.lookahead_beats)
         self.generation = Generation(options, self.controls, self.scheduler)
         self.control_changes = MidiCcInput(self.controls, options.cc_map)
@@ -90,6 +90,7 @@ class Daemon:
         model = load_model(options.model)
         backend = resolve_backend(options.backend)
         with ExitStack() as cleanup:
+            cleanup.callback(self.clock.close)  # a Link session sees livegen leave
             if options.osc is not None:  # before any port opens: a taken OSC port is the user's to fix first
                 self.osc = OscServer(self.controls, options.osc.host, options.osc.port, options.osc.allow,
                                      self._feedback_here)
@@ -124,6 +125,9 @@ class Daemon:
         """Say where control comes from, and start listening for OSC (the MIDI inputs already listen)."""
         if self.clock.reads_midi:
             log.info("following MIDI clock from %r: start the DAW's transport to play", self.options.clock_port)
+        if self.options.clock == "link":
+            log.info("in the Ableton Link session: %d other peer(s), %.2f BPM%s", self.clock.peers,
+                     self.clock.tempo_bpm, ": start its transport to play" if self.options.link_start_stop else "")
         if self.options.control_port:
             log.info("MIDI control changes on %r: %s", self.options.control_port, self.control_changes.describe())
         if self.osc is not None:
@@ -144,6 +148,7 @@ class Daemon:
                 self.status_line.show(status)
                 if self._feedback is not None:
                     self._feedback.tune(status.title, status.bar, scheduler.heard_note())
+                    self._feedback.clock(self.options.clock, self.clock.tempo_bpm, self.clock.peers)
         finally:
             scheduler.request_stop()
             scheduler.wake()
@@ -173,11 +178,13 @@ class Daemon:
         elif not self.controls["play"]:
             state = "stopped"
         elif self.clock.follows_transport and not self.clock.running:
-            state = "waiting for MIDI clock"
+            state = "waiting for " + ("the Link session to start" if self.options.clock == "link" else "MIDI clock")
         else:
             state = "playing"
+        clock = f"link, {self.clock.peers} peers" if self.options.clock == "link" else self.options.clock
         return Status(tune.number if tune else 0, tune.title if tune else "", tune.key if tune else "",
-                      tune.meter if tune else "", self.clock.tempo_bpm, self.controls["temperature"], bar, state)
+                      tune.meter if tune else "", self.clock.tempo_bpm, self.controls["temperature"], bar, state,
+                      clock)
 
     def _on_port_state(self, state: PortState) -> None:
         self._port_state = state

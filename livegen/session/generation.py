@@ -27,6 +27,7 @@ from livegen.perform.arrangement import ArrangementSettings
 from livegen.perform.live_player import LivePlayer
 from livegen.realtime.output import promote_current_thread
 from livegen.realtime.recorder import SessionRecorder
+from livegen.session.first_bar import FirstBar
 from livegen.session.options import DaemonOptions
 from livegen.session.scheduler import Interrupted, Scheduler
 
@@ -123,6 +124,7 @@ class Generation:
         """Write and schedule one tune from session beat `start`; returns where the next one can begin."""
         composer = TuneComposer(self._plan(number), vocabulary, self.options.constrained, self.options.max_length)
         player = LivePlayer(self._arrangement(), start)
+        first_bar = FirstBar(self.scheduler.clock, player)
         self.new_tune_requested = False
         engine.reset()
         logits = None  # before the first step: a tune opens forced
@@ -135,16 +137,20 @@ class Generation:
                 if self.new_tune_requested:
                     self.new_tune_requested = False
                     composer.end_at_next_bar()
+                first_bar.note_state(composer.parser.state)
                 character = composer.next_character(sampler, logits)
                 events = composer.accept(character)
                 recorder.tune_progress(composer.text)  # the ABC is written ahead: see livegen.realtime.recorder
-                if events:
-                    self.scheduler.schedule(player.add(events))
-                    self._publish(number, composer, start)
+                if events or composer.finished:
+                    cues = player.add(events) if events else []
+                    self.scheduler.schedule(first_bar.release(cues, composer.parser.state, composer.finished))
+                    if first_bar.placed:
+                        self._publish(number, composer, player.start_beat)
                 if composer.finished:
                     return player.tune_end_beat
                 logits = engine.step(np.array([vocabulary.id_of(character)]))[0]
-                self.scheduler.wait_until_needed(player.played_until, moves)
+                if first_bar.placed:  # until then nothing is scheduled, and the tune's start may still move
+                    self.scheduler.wait_until_needed(player.played_until, moves)
         finally:
             recorder.tune_finished("".join(composer.text), composer.finished)
 

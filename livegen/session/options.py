@@ -27,7 +27,8 @@ class OscOptions:
 class DaemonOptions:
     port: str = "LiveGen"
     backend: str = "auto"
-    clock: str = "internal"  # a kind of livegen.realtime.clock.CLOCK_KINDS
+    clock: str = "internal"  # one of livegen.realtime.clock.CLOCK_CHOICES
+    link_start_stop: bool = False  # with the Link clock: the session's transport starts and stops livegen
     clock_port: str = "LiveGen Clock"
     model: Path | None = None
     parameters: dict = field(default_factory=dict)  # starting values of the live parameters; the rest default

@@ -103,13 +103,16 @@ class Scheduler:
                 self._queued_until = max(self._queued_until, float(cue.beat))
 
     def _queue(self, cue: Cue) -> None:
-        at, until = self.clock.time_of(cue.beat), self.clock.time_of(cue.beat + cue.lasts)
-        if at is None or until is None:
+        at = self.clock.time_of(cue.beat)
+        if at is None:
             raise Interrupted  # the DAW stopped between two cues (the panic that follows ends what started)
         if not cue.starts:
             self.output.schedule(mido.Message("note_off", channel=cue.channel, note=cue.pitch), at)
             return
-        delay, velocity = self._humanised(cue.velocity, until - at)
+        # A start's end is timed only to humanise it: a Link clock keeps every beat it has timed where it is,
+        # and a chord's end (an "at least"), timed early, would hold back a tempo change for that long.
+        until = self.clock.time_of(cue.beat + cue.lasts) if self.controls["humanise"] > 0 else None
+        delay, velocity = self._humanised(cue.velocity, until - at if until is not None else 0.0)
         if cue.channel == self.controls["melody_channel"] - 1:
             self._melody_onsets.append((at + delay, cue.pitch))
         self.output.schedule(mido.Message("note_on", channel=cue.channel, note=cue.pitch, velocity=velocity),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import math
 import os
 import socket
 import struct
@@ -20,9 +21,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import mido
+
+from livegen.realtime.midi_port import open_output
+from livegen.realtime.output import SPIN_S, promote_current_thread
+
 CLONE_NEWNET = 0x40000000  # from <sched.h>
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1  # from <linux/sockios.h> and <net/if.h>
 DISCOVERY_S = 3.0  # two Link peers on one machine find each other in about half a second
+BARE_STEP_BEATS = 0.5
 
 
 class NoPrivateNetwork(Exception):
@@ -124,3 +131,36 @@ class LinkPeer:
 
     def close(self) -> None:
         self.link.enabled = False
+
+
+class LinkBareSender(threading.Thread):
+    """A bare Link-following sender: a note on every eighth of the session's beats, sent at the time its own Link
+    peer says, scheduled as livegen's output thread and livegen.testing.bare_sender are (real-time where
+    permitted, sleep, then spin the last SPIN_S), and nothing else. Livegen's timing is judged beside it."""
+
+    def __init__(self, port: str, bpm: float):
+        super().__init__(name="bare-link-sender", daemon=True)
+        self.peer = LinkPeer(bpm)
+        self.output = open_output(port, backend="jack")
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        promote_current_thread()
+        beat = math.ceil(self.peer.beat_at(time.monotonic() + 0.05) / BARE_STEP_BEATS) * BARE_STEP_BEATS
+        while not self.stop.is_set():
+            due = self.peer.time_of(beat)
+            pause = due - SPIN_S - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            while time.monotonic() < due:
+                pass
+            self.output.send(mido.Message("note_off", note=60))
+            self.output.send(mido.Message("note_on", note=60, velocity=64))
+            beat += BARE_STEP_BEATS
+
+    def close(self) -> None:
+        self.stop.set()
+        self.join(5)
+        self.output.send(mido.Message("note_off", note=60))
+        self.output.close()
+        self.peer.close()

@@ -1,0 +1,66 @@
+"""A tune's place on the clock's bars: its first downbeat where a bar of the clock begins.
+
+Following Ableton Link, a tune must start as a Link app launched mid-session
+does: its first downbeat on a downbeat of the session's bars (Live's bars),
+with the bar length of the tune's own metre. Where that downbeat is depends
+on the pickup, the short bar some tunes open with, and the pickup is known
+only once the first bar line is written. So the tune's first cues are held
+until then (the model writes a bar in milliseconds, well inside the margin
+before the tune is due), and then the tune is moved later, if need be, onto
+the bar the clock names (Clock.bar_start). A clock with no bars of its own
+names the beat it is given, and nothing moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+
+from livegen.abc.parser import ParserState
+from livegen.perform.live_player import Cue, LivePlayer
+from livegen.realtime.clock import Clock
+
+BEAT_RESOLUTION = 960  # a Link downbeat is a float: as a Fraction of the session's beats, to this denominator
+
+
+class FirstBar:
+    """For one tune: note_state() before each character, then pass the cues of each batch through release()."""
+
+    def __init__(self, clock: Clock, player: LivePlayer):
+        self._clock = clock
+        self._player = player
+        self._held: list[Cue] | None = []  # None once the tune is placed
+        self._filled = Fraction(0)  # the time written in the bar open before this character (whole notes)
+        self._bar_lines = 0
+
+    @property
+    def placed(self) -> bool:
+        return self._held is None
+
+    def note_state(self, state: ParserState) -> None:
+        """Where the parser stands before the next character."""
+        self._filled = state.bar_position + state.pending_length
+        self._bar_lines = state.bar_number
+
+    def release(self, cues: list[Cue], state: ParserState, finished: bool) -> list[Cue]:
+        """The cues to schedule now: none while the first bar with notes in it is open, then every one held so
+        far, moved onto the clock's bars, and from then on the cues as they come."""
+        if self._held is None:
+            return cues
+        self._held += cues
+        first_bar_closed = state.bar_number > self._bar_lines and self._filled > 0
+        if not (first_bar_closed or finished):
+            return []
+        shift = self._shift(state, self._filled if first_bar_closed else Fraction(0))
+        self._player.start_beat += shift
+        held, self._held = self._held, None
+        return [replace(cue, beat=cue.beat + shift) for cue in held]
+
+    def _shift(self, state: ParserState, first_bar: Fraction) -> Fraction:
+        meter = state.meter
+        if meter is None or not meter.bar_length:
+            return Fraction(0)  # free metre: no bars to line up with
+        pickup = first_bar * 4 if first_bar < meter.bar_length else Fraction(0)
+        downbeat_wanted = self._player.start_beat + pickup
+        downbeat = self._clock.bar_start(float(downbeat_wanted), float(meter.bar_length * 4))
+        return max(Fraction(0), Fraction(downbeat).limit_denominator(BEAT_RESOLUTION) - downbeat_wanted)
