@@ -146,6 +146,8 @@ ABC2MIDI_REJECTS = {
     "a title line that ends in mid-word": ("X:1\nT:The Bon", "\n", "n"),
     "a metre MIDI cannot write (M:7/5)": ("X:1\nT:A\nM:", "7", "6"),
     "a tempo field Q: in the header": ("X:1\nT:A\n", "Q", "M"),
+    "a unit length cut short (L:1)": ("X:1\nT:A\nM:6/8\nL:1", "\n", "/"),
+    "a roll on nothing (~ then a space)": (HEADER + "GA~", " ", "B"),
 }
 
 
@@ -172,6 +174,9 @@ def test_in_a_planned_form_the_model_writes_only_plain_bar_lines_and_cannot_end_
     ended = constraints_after(HEADER + "D|GABc defg|\n", form="AABB")
     assert not ended.allows("\n")  # a blank line would end the tune after one bar
     assert constraints_after(HEADER + "D|GABc defg|\n", form="free").allows("\n")
+    # A pickup is whole eighths: abc2midi's chords would sound past the end of a tune ending between two.
+    assert not constraints_after(HEADER + "d/2c/4", form="AABB").allows("|")
+    assert constraints_after(HEADER + "d/2c/2", form="AABB").allows("|")
 
 
 def test_the_last_note_of_a_tune_is_the_tonic():

@@ -73,8 +73,9 @@ CHORD_SYMBOLS = frozenset(corpus.CHORD_SYMBOLS)
 _CHORD_PREFIXES = _prefixes(corpus.CHORD_SYMBOLS)
 TITLE_WORDS = frozenset(corpus.TITLE_WORDS)
 _TITLE_PREFIXES = _prefixes(corpus.TITLE_WORDS)
-_FIELD_VALUES = {"M": _prefixes(corpus.M_VALUES), "L": _prefixes(corpus.L_VALUES),
-                 "K": _prefixes(corpus.K_VALUES)}
+_FIELD_WHOLE_VALUES = {"M": frozenset(corpus.M_VALUES), "L": frozenset(corpus.L_VALUES),
+                       "K": frozenset(corpus.K_VALUES)}
+_FIELD_VALUES = {name: _prefixes(values) for name, values in _FIELD_WHOLE_VALUES.items()}
 # A note or rest as the corpus spells it: accidental, letter, octave marks, length.
 _NOTE_SHAPE = re.compile(r"[\^_=]?(?:[A-Ga-gz][,']*[0-9/]*)?")
 _NOTE_AT_END = re.compile(r"(?:[\^_=]?[A-Ga-gz][,']*[0-9/]*|[\^_=])$")
@@ -246,6 +247,8 @@ class AbcConstraints:
         if context is Context.FIELD and parser.field_name == "T" and not _title_could_be(
                 parser.token_in_progress(), character):
             return False
+        if context is Context.FIELD and character == "\n" and not _field_value_whole(parser):
+            return False
         filled, target = parser.bar_filled(), bars.target()
         if in_body and self._marks_time(character, filled):
             return False
@@ -298,7 +301,9 @@ class AbcConstraints:
         if character == "-":  # not in a strain's last bar: the tie could not reach past its end
             return _tie_on_note(note) and not (self.form is not None and self.form.in_last_bar)
         if character in "^_=ABCDEFGabcdefgz":
-            return _tie_kept(bars.tied, character)
+            return _tie_kept(bars.tied, character) and not (bars.last_character == "~" and character == "z")
+        if bars.last_character == "~":
+            return False  # a roll decorates the note that follows it
         if character.isdigit() or character in ",'/":
             return bars.parser.context not in (Context.MUSIC, Context.NOTE, Context.LINE_START)
         return bars.tied is None or character in " \n|"
@@ -432,6 +437,12 @@ def _title_could_be(title: str, character: str) -> bool:
     if len(words) > TITLE_WORDS_MAX or "" in words[:-1]:
         return False
     return all(word in TITLE_WORDS for word in words[:-1]) and words[-1] in _TITLE_PREFIXES
+
+
+def _field_value_whole(parser: AbcStreamParser) -> bool:
+    """A field line ends on a whole value (M:6/8, not M:6/), where the corpus' values are the rule."""
+    values = _FIELD_WHOLE_VALUES.get(parser.field_name) if parser.in_header else None
+    return values is None or parser.token_in_progress() in values
 
 
 def _field_could_be_read(trial: AbcStreamParser, value: str) -> bool:

@@ -31,6 +31,9 @@ BARS_PER_STRAIN = 8
 TYPE_FORMS = {"jig": "AABB", "reel": "AABB", "hornpipe": "AABB", "polka": "AABB", "slip-jig": "AABB",
               "waltz": "AB", "slow-air": "AB"}
 TYPE_STRAIN_BARS = {"waltz": 16, "slow-air": 16}
+# A pickup is whole eighths (d/2c/2 or A, never d/2c/4): abc2midi's accompaniment plays the chord
+# symbols in eighths, and a tune whose last bar ends between two ran its chords past the melody's end.
+PICKUP_GRID = Fraction(1, 8)
 REPEAT_END, REPEAT_START, STRAIN_END, TUNE_END = ":|", "|:", "||", "|]"
 
 
@@ -114,7 +117,8 @@ class FormTracker:
             return length == self.tune_pickup and text == "|"
         if length == bar_length:
             return text == "|"
-        return self.at_strain_start and self.strain == 0 and 0 < length < bar_length and text == "|"
+        return (self.at_strain_start and self.strain == 0 and 0 < length < bar_length and text == "|"
+                and (length / PICKUP_GRID).denominator == 1)
 
     def closing_bar_line(self) -> str:
         """The bar line that ends the strain being written."""
