@@ -186,6 +186,13 @@ def test_the_last_note_of_a_tune_is_the_tonic():
     assert not constraints.allows("f") and not constraints.allows("z")  # f would end the tune on F#
     assert constraints.allows("g") and constraints.allows("G")
     assert not constraints.allows("-")  # no tie past the end
+    # The bar line before the last bar is still being read when the last bar's first note comes.
+    strain = "D4E|" + "GABcde|" * 7
+    just_barred = constraints_after("X:1\nT:A\nM:3/4\nL:1/8\nK:G\n" + strain + "g:|\n|:" + strain, form="AABB")
+    assert not just_barred.allows("f") and just_barred.allows("g")  # the one eighth left is the tonic
+    before_last = constraints_after("X:1\nT:A\nM:3/4\nL:1/8\nK:G\n" + strain + "g:|\n|:D4E|" + "GABcde|" * 6 + "GA",
+                                    form="AABB")
+    assert not before_last.allows("-")  # a tie into the last bar could not end on the tonic
 
 
 PLANNED = {"reel": ("AABB", [8, 8]), "jig": ("AABB", [8, 8]), "waltz": ("AB", [16, 16])}

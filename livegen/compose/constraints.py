@@ -40,6 +40,7 @@ character written.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -255,17 +256,29 @@ class AbcConstraints:
         full = target is not None and filled >= target
         if full and character in ELEMENT_STARTS and context in (Context.MUSIC, Context.NOTE, Context.LINE_START):
             return False
-        if character in "^_=" and self.form is not None and self.form.in_final_bar:
-            return False  # the last note is the tonic, which the key signature spells
         trial = parser.clone()
         events = trial.feed(character)
         if character == "[" and (trial.bar_filled() > 0 or self.form is not None):
             return False  # endings go at the start of a bar, and a planned form writes its own
         if events and not all(self._event_allowed(event, character, filled) for event in events):
             return False
-        if target is not None and events and not self._last_note_is_the_tonic(events, trial, target):
+        form = self._form_after(events, filled)
+        if form is not self.form:
+            target = form.target(parser.bar_length())
+        if character in "^_=" and form is not None and form.in_final_bar:
+            return False  # the last note is the tonic, which the key signature spells
+        if target is not None and events and not self._last_note_is_the_tonic(events, trial, target, form):
             return False
-        return self._trial_allowed(trial, character, target)
+        return self._trial_allowed(trial, character, target, form)
+
+    def _form_after(self, events: list, filled: Fraction) -> FormTracker | None:
+        """The form as it will stand once this character is written: a bar it closes moves it on."""
+        form, bar_length = self.form, self.bars.parser.bar_length()
+        if form is None or bar_length is None or filled == 0 or not any(isinstance(event, Bar) for event in events):
+            return form
+        ahead = copy.copy(form)
+        ahead.bar_closed(filled, bar_length)
+        return ahead
 
     def _marks_time(self, character: str, filled: Fraction) -> bool:
         """A line break inside a bar, a chord symbol right after another, a slur or tuplet."""
@@ -277,9 +290,9 @@ class AbcConstraints:
             return bars.chord_waiting and bars.parser.context is not Context.QUOTE
         return character == "("  # tuplets: a triplet that cannot fit its bar is a dead end, and rare in the corpus
 
-    def _last_note_is_the_tonic(self, events: list, trial: AbcStreamParser, target: Fraction) -> bool:
+    def _last_note_is_the_tonic(self, events: list, trial: AbcStreamParser, target: Fraction,
+                                form: FormTracker | None) -> bool:
         """The element this character completes, if it fills the tune's last bar, is the tonic."""
-        form = self.form
         if form is None or not form.in_final_bar or trial.bar_committed() < target:
             return True
         if self.bars.parser.bar_committed() >= target:
@@ -299,7 +312,7 @@ class AbcConstraints:
         if note and not (complete(note) and _tie_kept(bars.tied, note, finished=True)):
             return False
         if character == "-":  # not in a strain's last bar: the tie could not reach past its end
-            return _tie_on_note(note) and not (self.form is not None and self.form.in_last_bar)
+            return _tie_on_note(note) and not (self.form is not None and self.form.tie_could_reach_the_end)
         if character in "^_=ABCDEFGabcdefgz":
             return _tie_kept(bars.tied, character) and not (bars.last_character == "~" and character == "z")
         if bars.last_character == "~":
@@ -323,7 +336,8 @@ class AbcConstraints:
             return _is_tonic_chord(event, bars.parser)
         return True
 
-    def _trial_allowed(self, trial: AbcStreamParser, character: str, target: Fraction | None) -> bool:
+    def _trial_allowed(self, trial: AbcStreamParser, character: str, target: Fraction | None,
+                       form: FormTracker | None) -> bool:
         token, context = trial.token_in_progress(), trial.context
         if context is Context.BAR:
             if token not in self._bar_prefixes() and not (token.isdigit() and self.form is None):
@@ -332,7 +346,7 @@ class AbcConstraints:
                 return False
         if context in (Context.FIELD, Context.INLINE_FIELD) and not _field_could_be_read(trial, token):
             return False
-        if context is Context.QUOTE and token not in self._chord_prefixes(trial):
+        if context is Context.QUOTE and token not in self._chord_prefixes(trial, form):
             return False
         if trial.in_chord:
             return False
@@ -344,11 +358,11 @@ class AbcConstraints:
         # A note may be written longer than the bar has room for while its length can still
         # shrink ("c" then "/2"); after anything else it must fit now.
         fits = (trial.bar_committed() if character in STILL_SHRINKABLE else filled) <= target
-        return fits and self._ends_on_the_tonic(trial, filled, target)
+        return fits and self._ends_on_the_tonic(trial, filled, target, form)
 
-    def _ends_on_the_tonic(self, trial: AbcStreamParser, filled: Fraction, target: Fraction) -> bool:
+    def _ends_on_the_tonic(self, trial: AbcStreamParser, filled: Fraction, target: Fraction,
+                           form: FormTracker | None) -> bool:
         """In the tune's last bar, the element that fills it is a note, and the tonic."""
-        form = self.form
         if form is None or not form.in_final_bar or filled < target:
             return True
         if trial.context not in (Context.NOTE, Context.LINE_START) or trial.bar_committed() >= target:
@@ -357,9 +371,9 @@ class AbcConstraints:
         last = [event for event in finished if isinstance(event, (Note, Rest))]
         return bool(last) and isinstance(last[-1], Note) and last[-1].pitch % 12 == _tonic_pitch_class(trial)
 
-    def _chord_prefixes(self, trial: AbcStreamParser) -> frozenset[str]:
+    def _chord_prefixes(self, trial: AbcStreamParser, form: FormTracker | None) -> frozenset[str]:
         """The corpus' chord symbols; in the tune's last bar only the tonic chord."""
-        if self.form is None or not self.form.in_final_bar:
+        if form is None or not form.in_final_bar:
             return _CHORD_PREFIXES
         chord = tonic_chord(trial)
         return _prefixes((chord,)) if chord is not None else frozenset(("",))

@@ -101,6 +101,13 @@ class FormTracker:
         ending one strain and the pickup opening the next make a whole bar (abc2midi counts it so)."""
         return self.at_strain_start and self.strain > 0 and bool(self.tune_pickup)
 
+    @property
+    def tie_could_reach_the_end(self) -> bool:
+        """In a strain's last bar (no tie past its end) or the bar before the tune's last (whose last
+        note is the tonic, whatever a tie into it would hold)."""
+        last_strain = self.strain == len(self.form.strains) - 1
+        return self.in_last_bar or (last_strain and self.full_bars >= self.current.bars - 2)
+
     def target(self, bar_length: Fraction) -> Fraction:
         """How long the bar being written must be: full, the strain's pickup, or the last one less the pickup."""
         if self.in_last_bar:
