@@ -286,6 +286,24 @@ def test_keeps_playing_when_the_jack_server_goes_and_comes_back(livegen, jack_se
     assert status == 0 and stderr.count("MIDI port lost") == 1, stderr
 
 
+def test_without_osc_the_queue_of_heard_notes_stays_short(jack_server, tmp_path):
+    """The melody onsets kept for OSC feedback are drained with no one listening too (they piled up without OSC)."""
+    session = daemon.Daemon(daemon.DaemonOptions(port="NoOsc", backend="jack", record=tmp_path, max_length=160,
+                                                 parameters={"tempo": 300.0, "seed": 1}))
+    playing = threading.Thread(target=session.run, daemon=True)
+    playing.start()
+    try:
+        deadline = time.monotonic() + 60.0
+        while session.scheduler.output is None or session.scheduler.output.stats().sent < 160:
+            assert playing.is_alive() and time.monotonic() < deadline, "the session stopped or played too little"
+            time.sleep(0.05)
+        queued = len(session.scheduler._melody_onsets)
+    finally:
+        session.request_stop()
+        playing.join(15.0)
+    assert queued <= 16, f"{queued} onsets queued: every melody note played so far, never drained"
+
+
 def test_humanise_varies_velocity_and_delays_onsets_within_bounds():
     session = daemon.Daemon(daemon.DaemonOptions(parameters={"humanise": 1.0, "seed": 1}))
     draws = [session.scheduler._humanised(90, 0.006) for _ in range(200)]

@@ -146,8 +146,9 @@ class Daemon:
                 generation.done.wait(SUPERVISE_S)
                 status = self._status()
                 self.status_line.show(status)
+                heard = scheduler.heard_note()  # every time: it also drains the onsets queued, listened to or not
                 if self._feedback is not None:
-                    self._feedback.tune(status.title, status.bar, scheduler.heard_note())
+                    self._feedback.tune(status.title, status.bar, heard)
                     self._feedback.clock(self.options.clock, self.clock.tempo_bpm, self.clock.peers)
         finally:
             scheduler.request_stop()
