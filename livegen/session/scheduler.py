@@ -27,7 +27,8 @@ from livegen.realtime.clock import Clock
 from livegen.realtime.output import OutputThread
 
 START_MARGIN_S = 0.1  # beat 0 (or the DAW's next beat) falls at least this long after the first notes are ready
-MAX_WAIT_S = 0.02  # longest nap of the generation thread: it rechecks stop requests and the transport this often
+MAX_WAIT_S = 0.1  # longest nap of the generation thread (stops, controls and transport moves wake it at once);
+# it bounds only what nothing announces, such as a followed clock's drift: a tenth of the lookahead's beat or less
 END_MARGIN_S = 0.05  # after the last note-off, before the port closes
 HUMANISE_VELOCITY = 10  # at --humanise 1: velocity varies by up to this much either way ...
 HUMANISE_DELAY_S = 0.010  # ... and a note starts up to this much late (never early, never past half its length)

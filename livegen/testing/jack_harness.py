@@ -71,6 +71,7 @@ class JackServer:
         self.name = name
         self.realtime = realtime
         self.period_frames = period_frames
+        self._slot_held = False  # killed: its slot in JACK's registry of eight servers is still taken
         self._process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile()
 
@@ -81,6 +82,7 @@ class JackServer:
     def start(self) -> None:
         """Start jackd and return once it answers jack_lsp."""
         clear_stale_jack_state()
+        self._slot_held = False
         command = ["jackd", "-S", "-R" if self.realtime else "-r", "-n", self.name,
                    "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(self.period_frames), "-C", "0", "-P", "0"]
         self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
@@ -108,14 +110,21 @@ class JackServer:
         self._process = None
 
     def kill(self) -> None:
-        """SIGKILL jackd, as a crash would end it: its socket and shared memory stay behind."""
+        """SIGKILL jackd, as a crash would end it: its socket, shared memory and registry slot stay behind."""
         if self._process is not None:
             self._process.kill()
             self._process.wait()
             self._process = None
+            self._slot_held = True
 
     def close(self) -> None:
-        """Stop, and remove the semaphores of clients that outlived a server stopped under them (jackd leaves them)."""
+        """Stop, and remove the semaphores of clients that outlived a server stopped under them (jackd leaves them).
+
+        A killed server that was not started again is started and stopped once: a server of the same name takes
+        the dead one's slot in JACK's registry and gives it back, where it would otherwise stay taken for good
+        (eight servers at most, then "Too many servers already active")."""
+        if self._slot_held and self._process is None:
+            self.start()
         self.stop()
         for leftover in JACK_SHM_DIR.glob(f"jack_sem.*_{glob.escape(self.name)}_*"):
             leftover.unlink(missing_ok=True)
