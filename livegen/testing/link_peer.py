@@ -11,7 +11,6 @@ its own loopback interface (Linux, as root), and back again at the end.
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import math
 import os
 import socket
@@ -55,6 +54,8 @@ def private_network() -> Iterator[None]:
 
 
 def _loopback_up() -> None:
+    import fcntl  # Unix only, as network namespaces are Linux only
+
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         request = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(probe, SIOCGIFFLAGS, request))[1]
