@@ -29,7 +29,7 @@ from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
 from livegen.errors import LivegenError
 from livegen.offline.evaluate import compare_with_corpus, read_abc_texts
 from livegen.offline.default_corpus import DEFAULT_CORPUS
-from livegen.offline.generate import compose_tunes
+from livegen.offline.generate import STREAMS, compose_tunes
 from livegen.offline.tune_files import write_abc, write_tune_midi
 from livegen.realtime.clock import CLOCK_CHOICES
 from livegen.realtime.link_clock import describe_session, load_link
@@ -101,7 +101,7 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--type", dest="tune_type", choices=sorted(TUNE_TYPES),
                        help="tune type: sets the metre unless --meter is given")
     group.add_argument("--prime", help="your own ABC opening instead of a built header (\\n for new lines)")
-    group.add_argument("--streams", type=positive_int, default=16,
+    group.add_argument("--streams", type=positive_int, default=STREAMS,
                        help="tunes written at once (a batch for the engine)")
     group.add_argument("--threads", type=positive_int, default=1, help="onnxruntime threads")
 
