@@ -262,3 +262,11 @@ def test_with_start_stop_sync_the_peers_play_starts_a_tune_on_its_bars_and_its_s
     assert not [record for record in note_ons(reader.received()) if record.arrival > quiet_from]
     stop_cleanly(run)
     assert not left_sounding(reader.messages())
+
+
+def test_livegen_link_shows_the_peers_it_sees(link_network):
+    link_network(LinkPeer, 120.0)
+    result = subprocess.run([sys.executable, "-m", "livegen", "link"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Link session: 1 peer besides livegen, "), result.stdout
+    assert "BPM, transport" in result.stdout
