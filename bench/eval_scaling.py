@@ -8,13 +8,18 @@
 Each size runs `livegen eval FILE --reference REF --json` end to end in a
 subprocess (abc2midi included when installed, and the reference judged
 beside it), and the time per KB should stay flat as the size doubles.
+With --in-process-mb, one tune of chord symbols of each size (1 and 20 MB,
+say) is also judged in this process without abc2midi (which gives up on a
+single tune that long): the form reader and copy check's CPU time and the
+growth of peak memory.
 
-    python bench/eval_scaling.py [--sizes 1000 2000 4000 8000 16000]
+    python bench/eval_scaling.py [--sizes 1000 2000 4000 8000 16000] [--in-process-mb 1 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,10 +50,26 @@ def time_eval(tune: str, reference: str) -> tuple[float, int]:
         return time.perf_counter() - start, len(tune) + len(reference)
 
 
+def judge_in_process(megabytes: float) -> None:
+    from livegen.offline.copy_check import CopyIndex
+    from livegen.offline.evaluate import judge_tune
+
+    text = chord_symbols_tune(int(megabytes * 1e6 / 5.28))  # 5.28 characters per symbol
+    copies = CopyIndex([identical_bars_tune(64, "Reference")])
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.process_time()
+    judge_tune(text, None, copies)
+    seconds = time.process_time() - start
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    print(f"| {len(text) / 1e6:.1f} MB, one tune | {seconds:.1f} s CPU | peak memory +{grown:.0f} MB |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 8000, 16000],
                         help="chord symbols in case 1, bars in case 2")
+    parser.add_argument("--in-process-mb", type=float, nargs="*", default=[],
+                        help="also judge one tune of each size in MB in this process (run the sizes smallest first)")
     arguments = parser.parse_args()
     small = identical_bars_tune(8, "Small")
     print("| case | size | input KB | seconds | ms per KB |")
@@ -62,6 +83,10 @@ def main() -> None:
                                         identical_bars_tune(size, "Reference"))
         print(f"| identical bars, --reference | {size:,} bars each | {characters / 1024:.0f} | {seconds:.2f} | "
               f"{1000 * seconds / (characters / 1024):.1f} |", flush=True)
+    if arguments.in_process_mb:
+        print("\n| input | form reader and copy check | peak memory |\n| --- | --- | --- |")
+    for megabytes in arguments.in_process_mb:
+        judge_in_process(megabytes)
 
 
 if __name__ == "__main__":
