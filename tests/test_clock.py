@@ -32,6 +32,7 @@ def test_every_kind_of_clock_is_made_by_name_and_takes_the_sessions_requests():
     for kind in CLOCK_KINDS:
         clock = make_clock(kind, 90.0)
         assert isinstance(clock, Clock) and not clock.running and clock.tempo_bpm == 90.0, kind
+        assert clock.kind == kind and clock.describe() == kind and clock.peers == 0, kind
     internal = make_clock("internal", 90.0)
     internal.start(4.0, 100.0)
     internal.set_tempo(180.0, from_beat=4.0)
@@ -42,6 +43,7 @@ def test_every_kind_of_clock_is_made_by_name_and_takes_the_sessions_requests():
     follower.start(0.0, 100.0)  # the DAW's transport, not livegen, starts a followed clock
     follower.set_tempo(60.0)
     assert not follower.running and follower.follows_transport and follower.reads_midi
+    assert follower.waiting_for == "MIDI clock"
     assert follower.tempo_bpm == 120.0
 
 

@@ -94,14 +94,29 @@ class Clock(Protocol):
     def close(self) -> None:
         """The session is over: let go of what the clock holds (a Link session's membership)."""
 
+    @property
+    def kind(self) -> str:
+        """Its name for `livegen run --clock` (one of CLOCK_CHOICES), as feedback reports it."""
+
+    @property
+    def waiting_for(self) -> str:
+        """What the status line says livegen waits for while a followed transport is stopped."""
+
+    def describe(self) -> str:
+        """The clock as the status line names it: its kind, and its session if it has one ("link, 2 peers")."""
+
 
 class _OwnBars:
     """For a clock with no session of its own to share and no bar grid: a tune's bars begin where it does."""
 
     peers = 0
+    kind = ""
 
     def bar_start(self, beat: float, beats_per_bar: float) -> float:
         return beat
+
+    def describe(self) -> str:
+        return self.kind
 
     def close(self) -> None:
         """Nothing held."""
@@ -149,8 +164,10 @@ class InternalClock(_OwnBars):
     where a tempo took over; lines whose successor has begun are dropped.
     """
 
+    kind = "internal"
     follows_transport = False  # livegen starts and stops it
     reads_midi = False
+    waiting_for = ""  # never waits
 
     def __init__(self, tempo_bpm: float = 120.0):
         self._tempo_bpm = _checked_tempo(tempo_bpm)
@@ -226,8 +243,10 @@ class MidiClockFollower(_LineClock, _OwnBars):
     before).
     """
 
+    kind = "midi"
     follows_transport = True  # the DAW's transport: Start, Stop, Continue, song position
     reads_midi = True
+    waiting_for = "MIDI clock"
 
     def __init__(self, tempo_bpm: float = 120.0):
         self._seconds_per_tick = 60.0 / _checked_tempo(tempo_bpm) / CLOCKS_PER_BEAT
@@ -329,7 +348,7 @@ def _link_clock(tempo_bpm: float, link_start_stop: bool) -> Clock:
     return LinkClock(tempo_bpm, start_stop_sync=link_start_stop)
 
 
-CLOCK_KINDS: dict[str, Callable[[float], Clock]] = {"internal": InternalClock, "midi": MidiClockFollower}
+CLOCK_KINDS: dict[str, Callable[[float], Clock]] = {clock.kind: clock for clock in (InternalClock, MidiClockFollower)}
 CLOCK_CHOICES = (*CLOCK_KINDS, "link")  # Link joins a network session, so it is made apart (tests/test_link.py)
 
 

@@ -74,8 +74,10 @@ class LinkClock:
     follows_transport is True: the daemon never starts it, it only waits for it.
     """
 
+    kind = "link"
     follows_transport = True
     reads_midi = False
+    waiting_for = "the Link session to start"
 
     def __init__(self, tempo_bpm: float = 120.0, start_stop_sync: bool = False):
         link = load_link()
@@ -112,6 +114,9 @@ class LinkClock:
     def peers(self) -> int:
         """How many other Link peers share the session."""
         return self._view.peers
+
+    def describe(self) -> str:
+        return f"link, {self.peers} peers"
 
     def time_of(self, beat: float) -> float | None:
         """Monotonic time of `beat`, None while the session's transport is stopped; this time is kept from now on."""

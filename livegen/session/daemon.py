@@ -149,7 +149,7 @@ class Daemon:
                 heard = scheduler.heard_note()  # every time: it also drains the onsets queued, listened to or not
                 if self._feedback is not None:
                     self._feedback.tune(status.title, status.bar, heard)
-                    self._feedback.clock(self.options.clock, self.clock.tempo_bpm, self.clock.peers)
+                    self._feedback.clock(self.clock.kind, self.clock.tempo_bpm, self.clock.peers)
         finally:
             scheduler.request_stop()
             scheduler.wake()
@@ -179,13 +179,12 @@ class Daemon:
         elif not self.controls["play"]:
             state = "stopped"
         elif self.clock.follows_transport and not self.clock.running:
-            state = "waiting for " + ("the Link session to start" if self.options.clock == "link" else "MIDI clock")
+            state = f"waiting for {self.clock.waiting_for}"
         else:
             state = "playing"
-        clock = f"link, {self.clock.peers} peers" if self.options.clock == "link" else self.options.clock
         return Status(tune.number if tune else 0, tune.title if tune else "", tune.key if tune else "",
                       tune.meter if tune else "", self.clock.tempo_bpm, self.controls["temperature"], bar, state,
-                      clock)
+                      self.clock.describe())
 
     def _on_port_state(self, state: PortState) -> None:
         self._port_state = state
