@@ -36,7 +36,7 @@ from livegen.errors import LivegenError
 from livegen.realtime.clock import TransportCallback, _checked_tempo, _Line
 
 INSTALL_HINT = "pip install 'livegen[link]'"
-POLL_S = 0.005  # the follower reads the session this often: a peer's change is heard 5 ms later at most
+POLL_S = 0.01  # the follower reads the session this often: a peer's change is heard 10 ms later at most (1% of a core)
 REALIGN_S = 50e-6  # a drift of the session's line from livegen's beyond this is bridged (Link's clock and
 # time.monotonic() run at rates a few parts per million apart, so small drift is normal)
 MIN_BRIDGE_BEATS = 1.0  # a bridge back onto the session's line lasts at least a beat ...
