@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-_BAR_LINE = re.compile(r"[:\[]*\|[|:\]\d]*|::|\[\d")
+# at most four ':' or '[' before the '|' ("::|", "[|"): an unbounded run would be retried from each of its
+# characters, quadratic on a long line of them
+_BAR_LINE = re.compile(r"[:\[]{0,4}\|[|:\]\d]*|::|\[\d")
 _FIELD_LINE = re.compile(r"^[A-Za-z]:")
 SEVERAL = -2  # a state whose strings occur in two or more distinct reference tunes
 
