@@ -113,22 +113,29 @@ def test_a_tempo_livegen_proposes_reaches_the_peer_within_a_second(link_network,
     wait_until(lambda: abs(peer.tempo_bpm - 133.0) < 0.01, 1.0, "133 BPM at the peer")
 
 
-def test_beats_already_given_out_keep_their_times_and_the_next_ones_rejoin_the_peers_grid(link_network, link_clock):
+@pytest.mark.parametrize("changed_by, tempo_bpm", [("the peer", 160.0), ("livegen", 80.0)])
+def test_beats_already_given_out_keep_their_times_and_the_next_ones_rejoin_the_peers_grid(
+        link_network, link_clock, changed_by, tempo_bpm):
     peer = link_network(LinkPeer, 120.0)
     clock = link_clock(120.0)
     wait_until(lambda: clock.peers == 1, DISCOVERY_S, "the peer")
     time.sleep(0.05)
     first = int(clock.beat_at(time.monotonic())) + 1
     queued = {beat / 2: clock.time_of(beat / 2) for beat in range(2 * first, 2 * first + 3)}  # one beat of eighths
-    peer.set_tempo(160.0)
-    wait_until(lambda: abs(clock.tempo_bpm - 160.0) < 0.01, 1.0, "160 BPM at the clock")
+    if changed_by == "livegen":
+        clock.set_tempo(tempo_bpm, from_beat=max(queued))
+    else:
+        peer.set_tempo(tempo_bpm)
+    wait_until(lambda: abs(clock.tempo_bpm - tempo_bpm) < 0.01 and abs(peer.tempo_bpm - tempo_bpm) < 0.01, 1.0,
+               f"{tempo_bpm} BPM at both")
     time.sleep(0.05)
     assert {beat: clock.time_of(beat) for beat in queued} == queued  # neither rushed nor dragged
 
     later = [first + 2 + beat / 2 for beat in range(40)]
     times = [clock.time_of(beat) for beat in later]
     spacing = [b - a for a, b in zip(times, times[1:])]
-    assert min(spacing) > 0.75 * 0.5 * 60 / 160 - 1e-6  # the bridge bends a beat by a quarter at most
+    eighth_s = 0.5 * 60 / tempo_bpm
+    assert 0.75 * eighth_s - 1e-6 < min(spacing) <= max(spacing) < 1.25 * eighth_s + 1e-6  # a bridge bends a quarter
     assert max(map(abs, grid_errors(peer, times[-8:], 0.5))) < GRID_TOLERANCE_S  # ... and ends on the peer's grid
     assert abs(grid_errors(peer, [times[0]], 0.5)[0]) > GRID_TOLERANCE_S  # (the first were bridged, not jumped)
 
