@@ -106,3 +106,9 @@ def test_the_corpus_forms_table_finds_aabb_for_reels_and_jigs(corpus):
     assert rows[("reel", "4/4")].forms[0][0] == "AABB 8+8"
     assert rows[("jig", "6/8")].forms[0][0] == "AABB 8+8"
     assert "| reel | 4/4 |" in markdown_table(list(rows.values()))
+
+
+@pytest.mark.parametrize("body", ["A" + "2" * 5000 + "|", "A/" + "2" * 5000 + "|", "[AB]" + "3" * 5000 + "|",
+                                  "Z" + "9" * 5000 + "|", "[M:" + "3" * 5000 + "/4]A|", "|" + "1" * 5000 + " A|"])
+def test_numbers_too_long_for_any_player_are_read_without_failing(body):
+    assert read_tune(tune(body)).bars  # Python's int refuses strings of over 4,300 digits

@@ -22,16 +22,19 @@ _SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
 # sharps a mode's signature has beyond its tonic's major key; "m" alone (minor) is tried last
 _MODE_FIFTHS = (("lyd", 1), ("ion", 0), ("maj", 0), ("mix", -1), ("dor", -2), ("aeo", -3), ("phr", -4),
                 ("loc", -5), ("m", -3))
+# numbers in lengths, metres and repeats have at most four digits (abc2midi refuses longer ones, and Python's
+# int refuses over 4,300); the digits past them are stray characters
+NUMBER_DIGITS = 4
 _ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
 _FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _BAR_LINE = re.compile(r":*\[?\|+\]?:*|:{2,}")
-_ENDING = re.compile(r" *\[?(\d+)(?:[-,]\d+)*")
-_NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([',]*)(\d*)((?:/+\d*)*)")
-_REST = re.compile(r"([zx])(\d*)((?:/+\d*)*)")
-_MULTI_BAR_REST = re.compile(r"[ZX](\d*)")
+_ENDING = re.compile(r" *\[?(\d{1,4})(?:[-,]\d+)*")
+_NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([',]*)(\d{0,4})((?:/+\d{0,4})*)")
+_REST = re.compile(r"([zx])(\d{0,4})((?:/+\d{0,4})*)")
+_MULTI_BAR_REST = re.compile(r"[ZX](\d{0,4})")
 _INLINE_FIELD = re.compile(r"\[[A-Za-z]:")
-_LENGTH = re.compile(r"(\d*)((?:/+\d*)*)")
-_TUPLET = re.compile(r"\((\d)(?::(\d*))?(?::(\d*))?")
+_LENGTH = re.compile(r"(\d{0,4})((?:/+\d{0,4})*)")
+_TUPLET = re.compile(r"\((\d)(?::(\d{0,4}))?(?::(\d{0,4}))?")
 _CHORD_ROOT = re.compile(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?")
 _SKIP_TO = {'"': '"', "!": "!", "{": "}"}
 INLINE_CHANGE_FIELDS = "KMLQ"
@@ -73,13 +76,15 @@ def read_metre(value: str) -> Fraction | None:
     match = re.match(r"\(?([\d+ ]+)\)?/(\d+)", value)
     if match is None:
         return None
-    numerator = sum(int(part) for part in match.group(1).replace(" ", "").split("+") if part)
-    denominator = int(match.group(2))
+    parts = [part for part in match.group(1).replace(" ", "").split("+") if part] + [match.group(2)]
+    if any(len(part) > NUMBER_DIGITS for part in parts):
+        return None
+    numerator, denominator = sum(int(part) for part in parts[:-1]), int(parts[-1])
     return Fraction(numerator, denominator) if numerator and denominator else None
 
 
 def read_length(value: str) -> Fraction | None:
-    match = re.match(r"\s*(\d+)/(\d+)", value)
+    match = re.match(r"\s*(\d{1,4})/(\d{1,4})\b", value)
     return Fraction(int(match.group(1)), int(match.group(2))) if match and int(match.group(2)) else None
 
 
