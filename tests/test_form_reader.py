@@ -109,6 +109,7 @@ def test_the_corpus_forms_table_finds_aabb_for_reels_and_jigs(corpus):
 
 
 @pytest.mark.parametrize("body", ["A" + "2" * 5000 + "|", "A/" + "2" * 5000 + "|", "[AB]" + "3" * 5000 + "|",
-                                  "Z" + "9" * 5000 + "|", "[M:" + "3" * 5000 + "/4]A|", "|" + "1" * 5000 + " A|"])
-def test_numbers_too_long_for_any_player_are_read_without_failing(body):
+                                  "Z" + "9" * 5000 + "|", "[M:" + "3" * 5000 + "/4]A|", "|" + "1" * 5000 + " A|",
+                                  "(0ABC|", "[L:1/0]A|"])
+def test_numbers_no_player_accepts_are_read_without_failing(body):
     assert read_tune(tune(body)).bars  # Python's int refuses strings of over 4,300 digits
