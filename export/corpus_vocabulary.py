@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from livegen.abc import AbcStreamParser, ChordSymbol, Field
+from livegen.abc.fields import field_line
 from livegen.export.corpus import load_tunes
 
 TARGET = Path(__file__).resolve().parents[1] / "livegen" / "compose" / "corpus_vocabulary.py"
@@ -51,7 +52,7 @@ def collect(folder: Path) -> dict[str, list[str]]:
             elif isinstance(event, Field) and event.header and event.name in fields:
                 fields[event.name][event.value.strip()] += 1
         body = "\n".join(line for line in tune.text.splitlines()
-                          if not (line.startswith("%") or re.match(r"[A-Za-z]:", line)))
+                          if not (line.startswith("%") or field_line(line)))
         music = _QUOTED.sub("", body)
         characters.update(music)
         lengths.update(_NOTE_LENGTH.findall(music))
