@@ -6,8 +6,10 @@ from fractions import Fraction
 
 import pytest
 
+from livegen.abc.collection import read_abc_file, split_tunes
 from livegen.offline.corpus_forms import derive_forms, markdown_table, read_corpus
 from livegen.offline.form_reader import chord_pitch_classes, read_key, read_tune
+from livegen.testing.abc2midi_reference import render_tunes_with_abc2midi
 
 
 def tune(body: str, header: str = "M:4/4\nL:1/8\nK:G\n", title: str = "T:Test\n") -> str:
@@ -113,3 +115,20 @@ def test_the_corpus_forms_table_finds_aabb_for_reels_and_jigs(corpus):
                                   "(0ABC|", "[L:1/0]A|"])
 def test_numbers_no_player_accepts_are_read_without_failing(body):
     assert read_tune(tune(body)).bars  # Python's int refuses strings of over 4,300 digits
+
+
+def test_the_reader_counts_the_bars_abc2midi_plays(nottingham, abc2midi):
+    """Bars as the reader counts them, each repeated strain twice, against the length of abc2midi's MIDI file."""
+    text = read_abc_file(nottingham / "jigs.abc")
+    played = render_tunes_with_abc2midi(text)
+    agree = checked = 0
+    for tune_text in split_tunes(text):
+        form, number = read_tune(tune_text), int(tune_text.split("\n", 1)[0][2:])
+        melody = played[number].channel_notes(0) if number in played else []
+        if not melody or form.metre is None:
+            continue
+        quarters = Fraction(max(note.off_tick for note in melody), played[number].ticks_per_beat)
+        checked += 1
+        agree += sum(strain.bar_count * (2 if strain.repeated else 1) for strain in form.strains) == round(
+            quarters / (form.metre * 4))
+    assert checked > 300 and agree / checked > 0.9, (agree, checked)
