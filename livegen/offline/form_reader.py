@@ -124,7 +124,7 @@ def chord_pitch_classes(symbol: str) -> frozenset[int] | None:
     return frozenset(pitch_classes)
 
 
-@dataclass
+@dataclass(slots=True)
 class Bar:
     length: Fraction = Fraction(0)
     metre: Fraction | None = None  # the metre in force where the bar ends
