@@ -18,9 +18,9 @@ character is tried on a copy of the stream's parser and refused if it
   there, if any, is the tonic chord). With form ``free``, BarTracker's rule:
   a short bar opening a part is a pickup, and the bar that closes the part
   pays it back (a part that opened on a full bar ends on a full bar);
-- writes a bar line or ending outside the usual forms (``|||:|``, a ``[2``
-  with no ``[1`` before it), a second empty bar in a row, or leaves the bar
-  off the tune's grid outside a tuplet;
+- writes a bar line other than ``|``, ``||``, ``|]`` or ``:|`` (abc2midi
+  rejects a ``|:``, ``::`` or numbered ending out of order, the commonest
+  slip), a second empty bar in a row, or leaves the bar off the tune's grid;
 - writes a tuplet or a slur: a triplet that cannot fit the rest of its bar
   is a dead end (every next character refused), and the corpus rarely has them;
 - starts a chord of notes ``[CEG]`` (rare in the corpus' melody lines, and the
@@ -51,7 +51,10 @@ from livegen.compose import corpus_vocabulary as corpus
 from livegen.compose.form import FormTracker
 
 PLAIN_BAR = "|"
-BAR_LINES = frozenset(("|", "||", "|]", "[|", "|:", ":|", "::", ":|:", ":||:", "||:", ":||"))
+# What the model may close a bar with when it plans the form itself (form free): abc2midi plays a :|
+# without its |: from the tune's start or the last :|, while a |:, :: or numbered ending written out of
+# order (the commonest slip) is an error.
+BAR_LINES = frozenset(("|", "||", "|]", ":|"))
 _BAR_PREFIXES = frozenset(line[:end] for line in BAR_LINES for end in range(1, len(line) + 1))
 ELEMENT_STARTS = frozenset('ABCDEFGabcdefgzxZX^_="(!~.HLMOPSTuv{[')
 STILL_SHRINKABLE = frozenset("ABCDEFGabcdefg^_=,'/")
@@ -240,11 +243,10 @@ class AbcConstraints:
             return False
         if not self._note_allowed(character, in_body):
             return False
-        if context is Context.BRACKET and not (character.isdigit() or character == "|"):
-            return False  # with chords of notes and inline fields refused, a bracket opens an ending or [|
-        if (character.isdigit() and context in (Context.BRACKET, Context.BAR)
-                and not _ending_in_order((int(character),), bars)):
-            return False
+        if in_body and character == "[":
+            return False  # no chord of notes, inline field, ending or [|: see BAR_LINES
+        if character.isdigit() and context is Context.BAR:
+            return False  # an ending (|2)
         if context is Context.FIELD and parser.field_name == "T" and not _title_could_be(
                 parser.token_in_progress(), character):
             return False
@@ -258,8 +260,6 @@ class AbcConstraints:
             return False
         trial = parser.clone()
         events = trial.feed(character)
-        if character == "[" and (trial.bar_filled() > 0 or self.form is not None):
-            return False  # endings go at the start of a bar, and a planned form writes its own
         if events and not all(self._event_allowed(event, character, filled) for event in events):
             return False
         form = self._form_after(events, filled)
@@ -319,7 +319,15 @@ class AbcConstraints:
             return False  # a roll decorates the note that follows it
         if character.isdigit() or character in ",'/":
             return bars.parser.context not in (Context.MUSIC, Context.NOTE, Context.LINE_START)
-        return bars.tied is None or character in " \n|"
+        if bars.tied is None:
+            return True
+        # A tie waits for its note across spaces, one plain bar line or a line break; not past a
+        # double bar, a repeat or the tune's end.
+        if character == "|":
+            return bars.parser.context is not Context.BAR
+        if character == "\n":
+            return bars.parser.context is not Context.LINE_START
+        return character == " "
 
     def _event_allowed(self, event, character: str, filled: Fraction) -> bool:
         bars, form = self.bars, self.form
@@ -331,7 +339,7 @@ class AbcConstraints:
         if isinstance(event, Bar):
             return self._bar_allowed(event.text, filled, bars.parser.bar_length())
         if isinstance(event, Ending):
-            return form is None and _ending_in_order(event.numbers, bars)
+            return False
         if isinstance(event, ChordSymbol) and form is not None and form.in_final_bar:
             return _is_tonic_chord(event, bars.parser)
         return True
@@ -340,7 +348,7 @@ class AbcConstraints:
                        form: FormTracker | None) -> bool:
         token, context = trial.token_in_progress(), trial.context
         if context is Context.BAR:
-            if token not in self._bar_prefixes() and not (token.isdigit() and self.form is None):
+            if token not in self._bar_prefixes():
                 return False
             if self.bars.parser.context is not Context.BAR and not self._bar_can_close(trial.bar_committed()):
                 return False
@@ -411,13 +419,6 @@ def _tie_kept(tied: str | None, note: str, finished: bool = False) -> bool:
 def _tie_on_note(note: str) -> bool:
     """A tie follows a finished note, never a rest."""
     return bool(note) and "z" not in note
-
-
-def _ending_in_order(numbers: tuple[int, ...], bars: BarTracker) -> bool:
-    """[1 after a bar line, [2 only right after the :| that closes a first ending."""
-    if numbers == (1,):
-        return True
-    return numbers == (2,) and bool(bars.bars) and bars.bars[-1].text.startswith(":")
 
 
 def _tonic_pitch_class(parser: AbcStreamParser) -> int:
