@@ -178,7 +178,6 @@ class TuneForm:
     notes_in_key: int = 0
     chord_changes: int = 0  # chord symbols sitting on a melody note
     chords_fitting: int = 0  # ... whose chord holds that note's pitch class
-    last_pitch: int | None = None  # the last melody note as written (MIDI number)
 
     @property
     def bar_count(self) -> int:
@@ -202,6 +201,8 @@ def read_tune(text: str) -> TuneForm:
 
 
 class _Reader:
+    """One pass over a tune's lines, symbol by symbol; bars are closed at bar lines, strains grouped at the end."""
+
     def __init__(self):
         self.form = TuneForm()
         self.unit: Fraction | None = None
@@ -343,7 +344,6 @@ class _Reader:
             self.form.chord_changes += 1
             self.form.chords_fitting += max(pitches) % 12 in self.pending_chord
             self.pending_chord = None
-        self.form.last_pitch = max(pitches)
 
     def _rest(self, match: re.Match) -> None:
         self.music_started = True
