@@ -120,7 +120,7 @@ class ModelLoad(threading.Thread):
         token = np.zeros(1, np.int64)
         started = time.perf_counter()
         while not self.stop.is_set():
-            token = sampler.sample(engine.step(token))
+            token = np.array([sampler.draw(engine.step(token)[0], lambda index: True)])
             self.steps += 1
             if self.steps % 2000 == 0:
                 engine.reset()  # a new tune now and then, as the daemon does

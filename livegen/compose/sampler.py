@@ -5,13 +5,13 @@ unlikely tail, and a mask (from the ABC constraints) forbids some characters
 outright. The random generator is seeded, so the same model, seed and
 settings write the same tunes byte for byte.
 
-The live session and offline generation draw through ``Sampler.draw``, where
-the mask is a predicate asked only about the characters actually drawn
-(rejection sampling: draw, ask, and on refusal remove that character and draw
-again). That samples exactly the masked distribution at about one question
-per character instead of one per character of the vocabulary, which matters
-because each question replays the parser. ``sample`` takes a whole boolean
-mask per row, for callers that have one.
+The live session and offline generation draw through ``Sampler.draw`` (the
+composer asks it), where the mask is a predicate asked only about the
+characters actually drawn (rejection sampling: draw, ask, and on refusal
+remove that character and draw again). That samples exactly the masked
+distribution at about one question per character instead of one per
+character of the vocabulary, which matters because each question replays
+the parser.
 """
 
 from __future__ import annotations
@@ -40,25 +40,15 @@ class SamplingSettings:
 
 
 class Sampler:
-    """Draws one character id per stream from logits, under settings that may change between draws."""
+    """Draws one character id from a stream's logits, under settings that may change between draws."""
 
     def __init__(self, settings: SamplingSettings | None = None, seed: int | None = None):
         self.settings = settings or SamplingSettings()
         self.rng = np.random.default_rng(seed)
 
-    def probabilities(self, logits: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
-        """The distribution actually sampled from, rows summing to 1 (for tests and eval)."""
-        scaled = np.asarray(logits, dtype=np.float64) / self.settings.temperature
-        if allowed is not None:
-            # A mask that forbids everything would be a constraint bug; the model's own choice beats a crash.
-            usable = allowed.any(axis=-1, keepdims=True)
-            scaled = np.where(allowed | ~usable, scaled, -np.inf)
-        scaled -= scaled.max(axis=-1, keepdims=True)
-        weights = np.exp(scaled)
-        weights /= weights.sum(axis=-1, keepdims=True)
-        if self.settings.top_p < 1.0:
-            weights = _nucleus(weights, self.settings.top_p)
-        return weights
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """The distribution draw samples from before its mask: temperature, then top-p; rows sum to 1."""
+        return self._top_p(self._tempered(logits))
 
     def draw(self, logits: np.ndarray, allowed: Callable[[int], bool]) -> int | None:
         """One id from a row of logits [V], drawn from the masked distribution; allowed(id) is the mask.
@@ -67,15 +57,21 @@ class Sampler:
         tried (a low top-p must not push the tune out of valid ABC). None when
         nothing at all is allowed: the caller decides how to get out.
         """
-        scaled = np.asarray(logits, dtype=np.float64) / self.settings.temperature
-        weights = np.exp(scaled - scaled.max())
-        weights /= weights.sum()
-        nucleus = _nucleus(weights[None], self.settings.top_p)[0] if self.settings.top_p < 1.0 else weights
-        for candidates in (nucleus, np.where(nucleus > 0, 0.0, weights)):
+        tempered = self._tempered(logits)
+        nucleus = self._top_p(tempered)
+        for candidates in (nucleus, np.where(nucleus > 0, 0.0, tempered)):
             chosen = self._draw_allowed(candidates.copy(), allowed)
             if chosen is not None:
                 return chosen
         return None
+
+    def _top_p(self, weights: np.ndarray) -> np.ndarray:
+        return _nucleus(weights, self.settings.top_p) if self.settings.top_p < 1.0 else weights
+
+    def _tempered(self, logits: np.ndarray) -> np.ndarray:
+        scaled = np.asarray(logits, dtype=np.float64) / self.settings.temperature
+        weights = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+        return weights / weights.sum(axis=-1, keepdims=True)
 
     def _draw_allowed(self, weights: np.ndarray, allowed: Callable[[int], bool]) -> int | None:
         """Draw, ask, and on refusal zero that weight and draw again; None when nothing is left."""
@@ -90,13 +86,6 @@ class Sampler:
                 return index
             weights[index] = 0.0
         return None
-
-    def sample(self, logits: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
-        """One id per row of logits [B, V]; allowed, if given, is a boolean [B, V] mask."""
-        weights = self.probabilities(logits, allowed)
-        cumulative = np.cumsum(weights, axis=-1)
-        draws = self.rng.random((weights.shape[0], 1)) * cumulative[:, -1:]
-        return np.minimum((cumulative < draws).sum(axis=-1), weights.shape[-1] - 1)
 
 
 def _nucleus(weights: np.ndarray, top_p: float) -> np.ndarray:
