@@ -84,24 +84,25 @@ class SessionRecorder:
 
     def tune_progress(self, characters: list[str]) -> None:
         """The tune being written, so far (the same list, grown): its new characters go to session.abc,
-        at once when they end a bar or a line."""
+        at once when they end a bar or a line. Newlines at its end wait: a tune's last ones are not its own
+        (tune_finished puts one blank line between tunes, whatever the model wrote)."""
         new = characters[self._tune_characters:]
-        if not new:
-            return
-        self._tune_characters = len(characters)
-        self._abc.append("".join(new))
+        end = len(characters)
+        while end > self._tune_characters and characters[end - 1] == "\n":
+            end -= 1
+        if end > self._tune_characters:
+            self._abc.append("".join(characters[self._tune_characters:end]))
+            self._tune_characters = end
         if not BAR_ENDS.isdisjoint(new):
             self._due.set()
 
     def tune_finished(self, text: str, finished: bool = True) -> None:
         """The whole tune (what tune_progress has not had yet is added), marked if it was cut short, and a
         blank line after it."""
-        rest = text[self._tune_characters:]
+        rest = text[self._tune_characters:].rstrip("\n")
         self._tune_characters = 0
-        ending = "" if text.endswith("\n") else "\n"
-        if not finished:
-            ending += "% unfinished: livegen stopped writing this tune here\n"
-        self._abc.append(rest + ending + "\n")
+        marker = "" if finished else "% unfinished: livegen stopped writing this tune here\n"
+        self._abc.append(rest + "\n" + marker + "\n")
         self._due.set()
 
     def write_error_log(self, text: str) -> Path | None:
