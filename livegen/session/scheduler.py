@@ -27,8 +27,9 @@ from livegen.realtime.clock import Clock
 from livegen.realtime.output import OutputThread
 
 START_MARGIN_S = 0.1  # beat 0 (or the DAW's next beat) falls at least this long after the first notes are ready
-MAX_WAIT_S = 0.1  # longest nap of the generation thread (stops, controls and transport moves wake it at once);
-# it bounds only what nothing announces, such as a followed clock's drift: a tenth of the lookahead's beat or less
+MAX_WAIT_S = 0.02  # longest nap of the generation thread: it rechecks stop requests and the transport this often
+# (0.1 s saved 1 point of a core's 2 at 180 BPM but put the onset p99 1.5 ms above a bare sender's, twice, where
+# 0.02 s stays within 0.5 ms: bench/daemon_cpu.py, docs/BENCHMARKS.md; why is not known yet)
 END_MARGIN_S = 0.05  # after the last note-off, before the port closes
 HUMANISE_VELOCITY = 10  # at --humanise 1: velocity varies by up to this much either way ...
 HUMANISE_DELAY_S = 0.010  # ... and a note starts up to this much late (never early, never past half its length)
