@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 SPIN_S = 0.0003  # wake this long before a message is due and spin the rest
 LATE_S = 0.001  # a message sent later than this after its time counts as late
 WATCH_INTERVAL_S = 0.5  # how often to ask the port whether it is still there (the idle thread's only wake-up)
-RECONNECT_DELAYS_S = (0.1, 0.25, 0.5, 1.0, 2.0)  # between attempts to reopen a lost port; the last repeats
+# Between attempts to reopen a lost port; the last repeats. The first waits until every port has watched its
+# server once (WATCH_INTERVAL_S, here and in midi_port): reopening first closes the dead JACK clients, which
+# freezes every thread for a second each, and the other ports would notice the loss only after that.
+RECONNECT_DELAYS_S = (0.6, 1.0, 2.0)
 SWITCH_INTERVAL_S = 0.0005
 REALTIME_PRIORITY = 3  # SCHED_FIFO: above every ordinary thread, below JACK's own threads
 ALL_NOTES_OFF = 123
