@@ -15,8 +15,9 @@ real-time JACK server (dummy driver, 32 frames at 48 kHz: 0.67 ms a period):
   second reader's port.
 
 Each note-on's arrival at its reader is placed against the judge's grid of
-twelfths of a beat (every onset the ABC writes falls on one: eighths,
-sixteenths, triplets), and the error is the time from the nearest grid point.
+sixtieths of a beat (every onset the ABC writes falls on one: eighths,
+sixteenths, triplets, quintuplets), and the error is the time from the
+nearest grid point (unambiguous up to 4 ms at 120 BPM).
 Prints p50, p99 and max of |error| for both senders. JACK hands MIDI over
 once per period, so either sender is 0 to 0.67 ms late by quantisation alone.
 """
@@ -38,7 +39,7 @@ import numpy as np
 from livegen.testing.jack_harness import PERIOD_S, JackServer, MidiReader
 from livegen.testing.link_peer import DISCOVERY_S, LinkBareSender, LinkPeer, private_network, wait_until
 
-GRID_BEATS = 1 / 12
+GRID_BEATS = 1 / 60
 WARM_UP_S = 3.0  # not measured: livegen's first tune, the readers' first messages
 
 
