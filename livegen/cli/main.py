@@ -19,29 +19,46 @@ from tqdm import tqdm
 
 from livegen import __version__
 from livegen.abc import read_tunes
-from livegen.abc.collection import read_abc_file, read_abc_pieces
-from livegen.cli.validation import (OneLineParser, check_meter_for_midi, existing_file, fraction_below_one,
-                                    output_file, output_folder, port_number, positive_float, positive_int,
-                                    tempo_bpm)
-from livegen.perform.arrangement import ArrangementSettings
+from livegen.abc.collection import read_abc_pieces
+from livegen.cli.validation import (
+    OneLineParser,
+    check_meter_for_midi,
+    existing_file,
+    fraction_below_one,
+    output_file,
+    output_folder,
+    port_number,
+    positive_float,
+    positive_int,
+    tempo_bpm,
+)
 from livegen.compose.composer import MAX_LENGTH, TUNE_TYPES, TunePlan
-from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
+from livegen.compose.sampler import SamplingSettings
+from livegen.control.parameters import (
+    DEFAULT_CC_MAP,
+    FEEDBACK_HERE,
+    PARAMETERS,
+    TUNE_BAR,
+    TUNE_NOTE,
+    TUNE_TITLE,
+    Parameter,
+    parse_cc_map,
+)
+from livegen.control.presets import load_preset, preset_names
 from livegen.errors import LivegenError
-from livegen.offline.evaluate import compare_with_corpus, read_abc_texts
+from livegen.model.model_file import load_model
+from livegen.model.sizes import SHIPPED_SIZES
 from livegen.offline.default_corpus import DEFAULT_CORPUS
+from livegen.offline.evaluate import compare_with_corpus, read_abc_texts
 from livegen.offline.generate import STREAMS, compose_tunes
 from livegen.offline.tune_files import write_abc, write_tune_midi
+from livegen.perform.arrangement import ArrangementSettings
+from livegen.perform.piano_roll import require_matplotlib
 from livegen.realtime.clock import CLOCK_CHOICES
 from livegen.realtime.link_clock import describe_session, load_link
 from livegen.realtime.midi_port import BACKEND_CHOICES, format_ports, list_ports
-from livegen.model.model_file import load_model
-from livegen.model.sizes import SHIPPED_SIZES
-from livegen.control.parameters import (DEFAULT_CC_MAP, FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE,
-                                Parameter, parse_cc_map)
-from livegen.control.presets import load_preset, preset_names
-from livegen.perform.piano_roll import require_matplotlib
 from livegen.realtime.recorder import default_sessions_folder
-from livegen.compose.sampler import SamplingSettings
+from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
 from livegen.session.status_line import LineAwareHandler, StatusLine
 
 TRAINING_EXTRA_HINT = "pip install 'livegen[train]' (from a checkout: pip install -e '.[train]')"
@@ -123,9 +140,11 @@ def _add_run(verbs) -> None:
     )
     midi = run.add_argument_group("MIDI")
     midi.add_argument("--port", default=DaemonOptions.port,
-                      help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual one" + DEFAULT_HELP)
+                      help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual "
+                      "one" + DEFAULT_HELP)
     midi.add_argument("--backend", choices=BACKEND_CHOICES, default=DaemonOptions.backend,
-                      help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is missing)" + DEFAULT_HELP)
+                      help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is "
+                      "missing)" + DEFAULT_HELP)
     midi.add_argument("--clock", choices=CLOCK_CHOICES, default=DaemonOptions.clock,
                       help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
                       "continue, song position) on --clock-port; link: join the Ableton Link session on the "
@@ -135,7 +154,8 @@ def _add_run(verbs) -> None:
     midi.add_argument("--clock-port", default=DaemonOptions.clock_port,
                       help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
     midi.add_argument("--control-port", default="LiveGen Control",
-                      help="input port for MIDI control changes (the same name as --clock-port shares one port)" + DEFAULT_HELP)
+                      help="input port for MIDI control changes (the same name as --clock-port shares one "
+                      "port)" + DEFAULT_HELP)
     midi.add_argument("--cc", type=_cc_map, default=None, metavar="NAME=CC[,NAME=CC...]",
                       help="your own controller map instead of the default one (listed below), e.g. "
                       "temperature=74,tempo=71")
@@ -179,7 +199,8 @@ def _add_run(verbs) -> None:
                        help="stop after this many tunes (default: play until stopped)")
     session = run.add_argument_group("session")
     session.add_argument("--record", type=Path, default=None, metavar="DIR",
-                         help=f"each session goes to a new date-time folder in DIR (default: {default_sessions_folder()})")
+                         help="each session goes to a new date-time folder in DIR "
+                         f"(default: {default_sessions_folder()})")
     session.add_argument("--quiet", action="store_true", help="no status line (logs still go to stderr)")
     run.set_defaults(handler=_run_run)
 
@@ -403,7 +424,8 @@ def _training_modules():
         import livegen.export.onnx_export
         import livegen.export.train
     except ImportError as missing:
-        raise LivegenError(f"this needs the training extra ({missing.name} is missing): {TRAINING_EXTRA_HINT}") from None
+        raise LivegenError(f"this needs the training extra ({missing.name} is missing): "
+                           f"{TRAINING_EXTRA_HINT}") from None
     return livegen.export.train, livegen.export.onnx_export
 
 
