@@ -148,8 +148,12 @@ def test_an_unknown_or_forbidden_field_lists_the_allowed_ones(tmp_path, field):
 
 
 @pytest.mark.parametrize("text, reason", [
-    (GOOD + "tempo = " + "[" * 1000 + "]" * 1000 + "\n", "nested too deeply"),
-    (GOOD + "tempo = " + "{a = " * 1000 + "1" + "}" * 1000 + "\n", "nested too deeply"),
+    # tomllib recurses per level: past the interpreter's recursion limit it is "nested too
+    # deeply", within it (a library in the same process may raise the limit) the value is refused
+    (GOOD + "tempo = " + "[" * 1000 + "]" * 1000 + "\n",
+     "nested too deeply|field 'tempo': a list where one value belongs"),
+    (GOOD + "tempo = " + "{a = " * 1000 + "1" + "}" * 1000 + "\n",
+     "nested too deeply|field 'tempo': a table where one value belongs"),
     (GOOD + "[" + ".".join(["deep"] * 1000) + "]\nvalue = 1\n", "field 'deep': no such field"),
     (GOOD + 'type = "' + "x" * 10_000 + '"\n', "is too long to be a value"),
     (GOOD + "x" * 10_000 + " = 1\n", "no such field"),
@@ -158,7 +162,7 @@ def test_an_unknown_or_forbidden_field_lists_the_allowed_ones(tmp_path, field):
 ])
 def test_a_deep_or_huge_preset_is_one_short_line(tmp_path, text, reason):
     message = one_line_error(tmp_path, text)
-    assert reason in message and len(message) < 400, message
+    assert re.search(reason, message) and len(message) < 400, message
 
 
 def test_a_syntax_error_gives_line_and_column(tmp_path):
