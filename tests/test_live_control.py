@@ -31,6 +31,7 @@ from livegen.testing.bad_osc import flood_packets
 from livegen.testing.daemon_harness import note_ons, session_folder
 
 MELODY = 0  # channel
+JITTER_S = 0.05  # the most one note may arrive off its time, on a machine busy with other work
 
 
 class Osc:
@@ -123,8 +124,9 @@ def test_tempo_transpose_and_a_cc_change_what_is_played(livegen, jack_server, mi
     assert offsets == sorted(offsets), "transposed once, and for good"
     assert seconds_per_beat(notes[:8]) == pytest.approx(0.5, rel=0.1)
     assert seconds_per_beat(notes[-12:]) == pytest.approx(0.25, rel=0.1)
-    for a, b in zip(notes, notes[1:]):  # notes queued before the change keep their time: nothing rushed or dragged
-        assert 0.25 * 0.9 <= (b.arrival - a.arrival) / (b.beat - a.beat) <= 0.5 * 1.1, (a, b)
+    for a, b in zip(notes, notes[1:]):  # notes queued before the change keep their time: no burst, no gap
+        beats = b.beat - a.beat  # (jitter on a busy machine, with jackd not real-time, reached 26 ms)
+        assert 0.25 * beats - JITTER_S <= b.arrival - a.arrival <= 0.5 * beats + JITTER_S, (a, b)
     assert all(note.velocity < 127 for note in notes[:8]) and all(note.velocity == 127 for note in notes[-12:])
 
 

@@ -5,12 +5,13 @@ there (loopMIDI on Windows, an IAC bus on macOS, a DAW's port on JACK), and a
 new virtual port otherwise. Every failure a user can cause becomes one
 LivegenError line that says what to install or start.
 
-Outputs are mido ports. Inputs use python-rtmidi directly, by callback: no
-thread wakes unless a message comes. Under JACK that callback runs on JACK's
-own process thread, where Python must first take the GIL, so it does nothing
-but queue the message with its arrival time; the input's thread, asleep on
-that queue, decodes it and hands it on. The GIL wait is bounded by the
-interpreter's switch interval (livegen.realtime.output lowers it to 0.5 ms).
+Outputs are mido ports. Inputs use python-rtmidi directly, polled: rtmidi
+queues each message with its time on the MIDI system's own thread, without
+Python, and the input's thread reads that queue every POLL_S, decodes and
+hands on. (A Python callback would run on JACK's process thread, which must
+first take the GIL; on a busy machine that wait stalled the JACK graph, and
+messages between other clients were lost and repeated. rtmidi's times make
+the arrival times exact whatever the polling delay: see _ArrivalTimes.)
 
 JACK needs care when its server goes away: sends keep "succeeding" into a dead
 client, and libjack crashes when a dead client is closed after any new client
@@ -25,7 +26,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import queue
 import re
 import socket
 import sys
@@ -50,7 +50,7 @@ BACKEND_CHOICES = ("auto", *BACKEND_APIS)
 ALSA_SEQUENCER = Path("/dev/snd/seq")
 JACK_SOCKET_DIR = Path("/dev/shm")
 WATCH_INTERVAL_S = 0.5  # how often an input checks that its JACK server is still there (a lost one: within 1 s)
-CALLBACK_DRAIN_S = 0.05  # after closing an input's port, before deleting its client: a callback under way ends
+POLL_S = 0.002  # how often an input reads rtmidi's queue: the most a message waits to be acted on
 INPUT_PRIORITY = 2  # real-time, below the output thread: arrival times are pinned by the promptest reads
 
 LOOPMIDI_URL = "https://www.tobias-erichsen.de/software/loopmidi.html"
@@ -119,7 +119,7 @@ def open_input(name: str, callback: MessageCallback, backend: str = "auto") -> M
     return MidiInput(name, resolve_backend(backend), callback)
 
 
-def _open_input_client(name: str, backend: str, inbox: queue.SimpleQueue) -> _InputClient:
+def _open_input_client(name: str, backend: str) -> _InputClient:
     with _client_guard():
         try:
             midi_in = rtmidi.MidiIn(_api_id(backend), name, queue_size_limit=4096)
@@ -139,7 +139,7 @@ def _open_input_client(name: str, backend: str, inbox: queue.SimpleQueue) -> _In
                 raise
             raise LivegenError(_open_failure(f"MIDI port {name!r} on {backend}", backend, error)) from None
         midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
-        return _InputClient(midi_in, existing or name, backend, inbox)
+        return _InputClient(midi_in, existing or name, backend)
 
 
 @dataclass(frozen=True)
@@ -249,38 +249,36 @@ class OutputPort(_Port):
 
 
 class _InputClient(_Port):
-    """One open rtmidi input; its callback only queues (message bytes, delta, read time, this client)."""
+    """One open rtmidi input, read by polling (see the module docstring)."""
 
-    def __init__(self, midi_in: rtmidi.MidiIn, name: str, backend: str, inbox: queue.SimpleQueue):
+    def __init__(self, midi_in: rtmidi.MidiIn, name: str, backend: str):
         super().__init__(name, backend)
         self._midi_in = midi_in
         self.arrivals = _ArrivalTimes()  # per client: rtmidi's deltas start afresh with each
-        midi_in.set_callback(self._arrived, inbox)
 
-    def _arrived(self, event: tuple[list[int], float], inbox: queue.SimpleQueue) -> None:
-        """On the MIDI system's thread (JACK's process thread): as little as possible."""
-        inbox.put((event, time.monotonic(), self))
+    def read(self) -> list[tuple[list[int], float, float]]:
+        """What rtmidi queued since the last read: (message bytes, delta, read time) each; nothing once closed."""
+        events = []
+        with self._lock:  # close() takes it too: no read of a client being deleted
+            while not self._closed and (event := self._midi_in.get_message()) is not None:
+                events.append((*event, time.monotonic()))
+        return events
 
     def _close_client(self) -> None:
-        """Unregister the port first, so that no new callback starts; let one under way finish (it waits for
-        the GIL, which this thread gives up while sleeping); only then delete the client, which waits for
-        JACK's process thread."""
         self._midi_in.close_port()
-        time.sleep(CALLBACK_DRAIN_S)
         self._midi_in.delete()
 
 
 class MidiInput:
     """An input that lasts: each message and its arrival time (monotonic seconds) go to the callback on the
-    input's own thread, which sleeps until a message comes or the next check of the JACK server is due."""
+    input's own thread, which reads the port every POLL_S and checks its JACK server every WATCH_INTERVAL_S."""
 
     def __init__(self, name: str, backend: str, callback: MessageCallback):
         self.backend = backend
         self._callback = callback
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._client: _InputClient | None = _open_input_client(name, backend, self._inbox)
+        self._client: _InputClient | None = _open_input_client(name, backend)
         self.name = self._client.name
-        self._stopping = False
+        self._stopping = threading.Event()
         self._attempts = 0  # reopening attempts since the client was lost
         self._next_attempt = 0.0
         self._thread = threading.Thread(target=self._run, name=f"midi-in {name}", daemon=True)
@@ -292,8 +290,7 @@ class MidiInput:
         return client is not None and client.alive()
 
     def close(self) -> None:
-        self._stopping = True
-        self._inbox.put(None)
+        self._stopping.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
         self._drop_client()
@@ -307,23 +304,17 @@ class MidiInput:
     def _run(self) -> None:
         promote_current_thread(INPUT_PRIORITY)
         next_watch = time.monotonic() + WATCH_INTERVAL_S
-        while not self._stopping:
-            try:
-                item = self._inbox.get(timeout=max(0.0, next_watch - time.monotonic()))
-            except queue.Empty:
-                item = None
-            if item is not None and not self._stopping:
-                self._deliver(*item)
-            if time.monotonic() >= next_watch and not self._stopping:
+        while not self._stopping.wait(POLL_S):
+            client = self._client
+            if client is not None:
+                for data, delta, read_at in client.read():
+                    self._deliver(data, client.arrivals.of(delta, read_at))
+            if time.monotonic() >= next_watch:
                 self._watch()
                 next_watch = time.monotonic() + (WATCH_INTERVAL_S if self._client is not None
                                                  else max(0.0, self._next_attempt - time.monotonic()))
 
-    def _deliver(self, event: tuple[list[int], float], read_at: float, client: _InputClient) -> None:
-        data, delta = event
-        arrival = client.arrivals.of(delta, read_at)
-        if client is not self._client:
-            return  # from a client since closed
+    def _deliver(self, data: list[int], arrival: float) -> None:
         try:
             message = mido.Message.from_bytes(data)
         except ValueError:
@@ -346,7 +337,7 @@ class MidiInput:
         if time.monotonic() < self._next_attempt:
             return
         try:
-            self._client = _open_input_client(self.name, self.backend, self._inbox)
+            self._client = _open_input_client(self.name, self.backend)
         except LivegenError as error:
             delay = RECONNECT_DELAYS_S[min(self._attempts, len(RECONNECT_DELAYS_S) - 1)]
             self._attempts += 1
