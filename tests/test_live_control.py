@@ -166,8 +166,9 @@ def test_stop_and_panic_silence_everything_and_the_music_starts_afresh_with_feed
     try:
         osc.send(FEEDBACK_HERE, feedback.port)
         wait_for_melody(reader, 6)
-        latest = feedback.wait_for(lambda latest: latest.get(TUNE_BAR, 0) >= 1 and latest.get(TUNE_NOTE), "tune")
-        assert latest[TUNE_TITLE] and latest["/livegen/play"] == 1
+        latest = feedback.wait_for(lambda latest: latest.get(TUNE_BAR, 0) >= 1 and latest.get(TUNE_NOTE)
+                                   and latest.get(TUNE_TITLE), "tune title, bar and note")
+        assert latest["/livegen/play"] == 1
 
         stopped_at = time.monotonic()
         osc.send("/livegen/play", 0)

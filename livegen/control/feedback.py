@@ -117,8 +117,8 @@ class Feedback:
             everything = [parameter.name for parameter in VALUE_PARAMETERS] + list(tune)
             for target in welcome:
                 self._send(target, everything, tune)
-            for target in targets:
-                self._send(target, sorted(changed), tune)
+            for target in targets:  # in the table's order: a tune's title before its bar and note
+                self._send(target, [name for name in everything if name in changed], tune)
             time.sleep(MIN_INTERVAL_S)  # changes meanwhile wait for the next round
 
     def _send(self, target: tuple[str, int], names: list[str], tune: dict[str, object]) -> None:

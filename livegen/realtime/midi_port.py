@@ -7,8 +7,10 @@ LivegenError line that says what to install or start.
 
 Outputs are mido ports. Inputs use python-rtmidi directly, polled: rtmidi
 queues each message with its time on the MIDI system's own thread, without
-Python, and the input's thread reads that queue every POLL_S, decodes and
-hands on. (A Python callback would run on JACK's process thread, which must
+Python, and the input's thread reads that queue, decodes and hands on: every
+POLL_BUSY_S while messages are coming (MIDI clock, a knob being turned), every
+POLL_IDLE_S after a quiet second, so an idle input costs next to nothing.
+(A Python callback would run on JACK's process thread, which must
 first take the GIL; on a busy machine that wait stalled the JACK graph, and
 messages between other clients were lost and repeated. rtmidi's times make
 the arrival times exact whatever the polling delay: see _ArrivalTimes.)
@@ -50,7 +52,9 @@ BACKEND_CHOICES = ("auto", *BACKEND_APIS)
 ALSA_SEQUENCER = Path("/dev/snd/seq")
 JACK_SOCKET_DIR = Path("/dev/shm")
 WATCH_INTERVAL_S = 0.5  # how often an input checks that its JACK server is still there (a lost one: within 1 s)
-POLL_S = 0.002  # how often an input reads rtmidi's queue: the most a message waits to be acted on
+POLL_BUSY_S = 0.002  # how often an input reads rtmidi's queue while messages come ...
+POLL_IDLE_S = 0.02  # ... and once none came for QUIET_S: the most the first of a new burst waits
+QUIET_S = 1.0
 INPUT_PRIORITY = 2  # real-time, below the output thread: arrival times are pinned by the promptest reads
 
 LOOPMIDI_URL = "https://www.tobias-erichsen.de/software/loopmidi.html"
@@ -271,7 +275,7 @@ class _InputClient(_Port):
 
 class MidiInput:
     """An input that lasts: each message and its arrival time (monotonic seconds) go to the callback on the
-    input's own thread, which reads the port every POLL_S and checks its JACK server every WATCH_INTERVAL_S."""
+    input's own thread, which reads the port (see POLL_BUSY_S) and checks its JACK server every WATCH_INTERVAL_S."""
 
     def __init__(self, name: str, backend: str, callback: MessageCallback):
         self.backend = backend
@@ -304,11 +308,13 @@ class MidiInput:
     def _run(self) -> None:
         promote_current_thread(INPUT_PRIORITY)
         next_watch = time.monotonic() + WATCH_INTERVAL_S
-        while not self._stopping.wait(POLL_S):
+        last_message = -math.inf
+        while not self._stopping.wait(POLL_BUSY_S if time.monotonic() - last_message < QUIET_S else POLL_IDLE_S):
             client = self._client
             if client is not None:
                 for data, delta, read_at in client.read():
                     self._deliver(data, client.arrivals.of(delta, read_at))
+                    last_message = read_at
             if time.monotonic() >= next_watch:
                 self._watch()
                 next_watch = time.monotonic() + (WATCH_INTERVAL_S if self._client is not None
