@@ -1,171 +1,19 @@
-"""What the corpus writes, for livegen.compose.constraints; generated, do not edit:
+"""What the corpus writes, for livegen.compose.constraints: read once from corpus_vocabulary.json beside this module.
 
-    python -m livegen.export.corpus_vocabulary ../shared/data/nottingham/ABC_cleaned
-
-export/corpus_vocabulary.py says why it ships.
+The data file is generated from the corpus (``python -m livegen.export.corpus_vocabulary <corpus>``;
+export/corpus_vocabulary.py says why it ships) and installed with the package.
 """
 
-BODY_CHARACTERS = (
-    '\n', ' ', "'", '(', ')', ',', '-', '/', '1', '2', '3', '4', '6', '8', ':', '=', 'A', 'B', 'C', 'D', 'E', 'F', 'G',
-    '[', ']', '^', '_', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'l', 'z', '|', '~',
-)
-NOTE_LENGTHS = (
-    '', '/2', '2', '3', '/4', '3/2', '4', '3/4', '6', '/8',
-)
-CHORD_SYMBOLS = (
-    '(D7)', '(E7)', 'A', 'A/c+', 'A/e', 'A7', 'A7/c+', 'A7/e', 'A7/g', 'Am', 'Am/c', 'Am/g', 'Am7', 'B', 'B7', 'B7/f+',
-    'Bb', 'Bb/d', 'Bb7', 'Bm', 'Bm/a', 'Bm7', 'C', 'C#m', 'C/e', 'C/g', 'C6', 'C7', 'Cm', 'D', 'D/a', 'D/f+', 'D7',
-    'D7/a', 'D7/c', 'D7/f+', 'Dm', 'Dm/a', 'E', 'E7', 'E7/b', 'E7/g+', 'Eb', 'Em', 'Em/d', 'Em/g', 'Em7', 'F', 'F#',
-    'F#7', 'F#m', 'F/a', 'F/c', 'F7', 'Fm', 'G', 'G/b', 'G/d', 'G7', 'G7/b', 'G7/f', 'Gm', 'Gm/bb', 'Gm/d',
-)
-TITLE_WORDS = (
-    '!', '!!!', "'86", "'Em", "'Noochie", "'Page'", "'Til", '(Devon)', '(For', '(L)', '(Miss', '(North', '(Rarified)',
-    '(The', '(V)', '(or', '(round)', '-', '...', '1', '1,', '100', '1745', '2', '2,', '29th', '2nd', '3', '3,', '?',
-    'A', "A's", 'A52', 'Aald', "Aaron's", 'Abacus', 'Abbeyfield', 'Abbotts', 'Abertawe', 'Aboot', 'About', 'Abram',
-    'Aden', 'Advance', 'Ago', 'Aiken', 'Air', 'Alabama', "Alderman's", 'Ale', 'All', 'Allan', 'Allen', 'Alma',
-    'Almanac', 'Alnwick', 'Aly', 'American', 'Among', 'And', 'Anderson', 'Angeline', 'Anne', "Anne's", 'Annie',
-    'Anniversary', 'Ap', 'Apon', 'Apple', "Applejack's", 'April', 'Apron', 'Arc', 'Ardross', 'Aristocracy', 'Arkensas',
-    'Armstrongs', 'Around', 'Art', 'Arthur', 'Artusi', 'As', 'Asleep', "Astley's", 'Athole', 'Atholl', 'Aunt', 'Aux',
-    'Avon', 'Aygen', 'Ayr', 'B', 'B.', 'Back', 'Backstairs', 'Bagpipe', 'Baie', 'Baker', 'Ball', 'Ballantynes',
-    'Ballybunion', 'Ballydesmond', 'Ballyhoura', 'Balquhidder', 'Bandersnatch', 'Banff', 'Banks', 'Bar', 'Barbary',
-    'Barley', 'Barn', 'Barrel', 'Barren', "Barry's", 'Bastringue', 'Bathroom', 'Bawbee', 'Bay', 'Be', 'Bean', 'Beau',
-    'Beaux', 'Beaver', 'Behind', 'Belfast', 'Bell', "Bell's", 'Belles', 'Bells', 'Belong', "Bennet's", 'Bensham',
-    'Bent', 'Beside', 'Beth', "Beveridge's", 'Biddy', 'Big', 'Bill', 'Billy', "Billy's", 'Binghampton', 'Bird', 'Bit',
-    'Black', 'Blackberries', 'Blackberry', 'Blackbird', 'Blacksmith', 'Blackthorne', 'Blaeberries', 'Blaenwern',
-    'Blarney', 'Blaydon', "Bley's", "Blodau'r", 'Bloom', 'Blow', 'Blue', 'Bluebell', 'Blues', "Boar's", 'Boat',
-    'Boatie', 'Bobbin', 'Body', 'Bog', 'Boggy', 'Boil', 'Bois', 'Bonaparte', 'Bond', 'Bonnets', 'Bonnie', 'Bonny',
-    'Booze', 'Borouhme', 'Boston', 'Bottom', 'Bourree', 'Bowl', 'Boy', 'Boyd', 'Br', 'Brae', 'Braes', 'Brag', 'Brandy',
-    'Brave', 'Brays', 'Brazos', 'Break', 'Breakdown', 'Breast', 'Brian', 'Bridal', 'Bridge', 'Brigade', 'Brigg',
-    'Brighton', 'Broke', 'Bromley', 'Brown', "Brown's", 'Bruno', 'Buck', 'Buffalo', 'Buggy', 'Bulliver', 'Bunchum',
-    'Bung', 'Burdett', 'Burnt', 'Busker', 'Bust', 'Butlins', 'Buttered', 'Byre', 'Bys', 'CAL', 'Cabbage', 'Caber',
-    'Cabin', 'Caddie', 'Caddum', "Cadeau's", 'Caerdroea', 'Cairn', 'California', 'Came', 'Camp', 'Campbell', 'Can',
-    'Canadian', 'Canter', 'Cap', 'Captain', 'Careless', 'Carey', 'Cart', 'Cascades', 'Case', 'Casey', 'Castle',
-    'Castles', 'Cat', 'Caul', 'Cavan', 'Caymann', 'Chaco', 'Chaine', 'Champion', 'Change', 'Charlbytown', 'Charlie',
-    "Charlie's", "Charlton's", 'Charms', 'Cheetham', 'Chelmsford', 'Chequered', 'Cherish', 'Cherokee', 'Chest',
-    'Chestnut', 'Cheviners', 'Chez', 'Chick', "Chickadee's", 'Chicken', 'Chilly', 'Chinese', 'Chorus', 'Chris',
-    'Christian', 'Christmas', 'Chuntering', 'Cigar', 'Circassian', 'Circle', 'City', 'Clap', 'Clark', 'Clear',
-    'Cleveland', 'Clinton', 'Clock', 'Clog', 'Cloggie', 'Close', 'Cobbler', 'Cock', 'Cockade', 'Cockpen', 'Coffee-o',
-    'Coleg', 'Coleraine', 'Colonel', 'Colosseum', 'Coloured', 'Come', 'Coming', 'Concerto', 'Cones', 'Connaught',
-    'Constant', 'Cooper', 'Coppersmith', 'Cord', 'Cork', 'Corkscrew', 'Corlan', 'Corn', 'Corner', 'Cornish', 'Corral',
-    'Country', 'Court', 'Coverley', 'Crate', 'Creek', 'Cripple', 'Croen', 'Crooked', 'Crossing', 'Cuckoo', "Cuckoo's",
-    'Cuillin', 'Cumberland', "Cupid's", 'Cure', 'Czech', 'D', 'Da', 'Daisy', 'Dallogill', 'Dan', 'Danbury', 'Dance',
-    'Dancing', 'Dandy', 'Danny', 'Danse', 'Darley', 'Darling', 'Dart', 'Dashing', "Davie's", 'Dawn', 'Dawson', 'Day',
-    'Daylight', 'Ddeted', 'De', 'Dear,', "Debbie's", 'Dene', 'Denis', 'Dennis', 'Deo', 'Des', 'Descant', 'Devil',
-    "Dick's", 'Dilemma', 'Dill', 'Dinah', 'Ding', 'Dingle', 'Dinners', 'Dinny', 'Director', 'Dixden', 'Dixie',
-    'Djatchko', 'Do', 'Doc', 'Dogs', "Dolman's", 'Don', 'Donald', 'Donegall', 'Dong', 'Donnybrook', "Doodler's", 'Door',
-    'Dornoch', 'Dorset', 'Double', 'Douglas', 'Down', 'Drain', 'Drawers', 'Dream', 'Dreaming', 'Dress', 'Drops',
-    'Drowsy', 'Drum', 'Drummer', 'Drummond', 'Drunken', 'Dublin', 'Dubuque', 'Duchess', 'Duke', 'Duncan', "Duncan's",
-    'Dundee', 'Durham', 'Dustman', 'Dwarf', "Ear'd", 'Earl', 'East', 'Easter', 'Edinburgh', 'Edmund', "Egan's",
-    "Einstein's", 'Ellen', 'Emma', 'End', 'Endearing', 'English', 'Enrico)', 'Erlegh', 'Errol', 'Espresso', 'Evening',
-    'Every', 'Eye', 'Eyes', 'Fair', 'Fairies', 'Fairy', 'Faithfulness', 'Falling', "Family's", 'Fancy', 'Far',
-    'Farewell', 'Farmer', "Farmer's", 'Father', 'Favourite', 'Feathers', 'Federals', 'Feigh', 'Felan', 'Fence', 'Ferry',
-    'Ffarwel', 'Fiddle', 'Fiddling', 'Fieldtown', 'Fiery', 'Fife', 'Fifty', 'Filly-Go', 'Fire', 'Fireside', 'First',
-    "Fisher's", "Fishers's", 'Five', 'Flame', 'Flapjack', 'Flight', 'Flirtation', 'Flop', 'Flop-eared', 'Flow',
-    'Flower', 'Flowers', 'Flute', 'Foot', 'Footer', 'Footy', 'For', "Forbes'", 'Forester', 'Fork', 'Forty', 'Foula',
-    'Four', 'Four-step', 'Fradley', 'Fram', 'France', 'Frantocini', 'Fraser', 'Fred', 'Freds', 'French', 'Friendly',
-    'Frisky)', 'Frog', 'Frolick', 'Frolics', 'From', 'Frost', 'Fruits', 'Fyece', 'Fyfie', 'Fyrgol', 'GKW', 'Gadie',
-    'Galan', 'Galop', 'Galopede', 'Gals', 'Galway', 'Gander)', 'Gaol', 'Gardens', 'Garry', "Garster's", 'Garters',
-    'Gaspe', 'Gathering', 'Gee', 'Gellia', 'General', 'Geordie', "Geordie's", "George's", 'Georgia', "Giant's",
-    'Gilderoy', 'Gilles', 'Gimble', 'Gin', "Gingerhog's", "Gipsy's", 'Girl', 'Girls', 'Gisburn', 'Glasgow', 'Glass',
-    'Glen', 'GlenConnel', 'Glendaruel', 'Glendoan', "Glengarry's", 'Glory', 'Go', 'Goat', 'Gobby', 'God', 'Goes',
-    'Going', 'Gold', 'Golden', 'Gone', 'Good', 'Good-bye', 'Goodbye', 'Gourd', 'Graceful', 'Grand', 'Grande',
-    "Grandfather's", "Grandpa's", 'Great', 'Green', 'Greencastle', 'Greenholm', 'Greenwood', 'Greetwell', 'Grey',
-    'Grindstone', 'Grinnd', 'Grow', "Guillemot's", 'Gutter', 'Gyre', 'H.R.H.', 'H2O', 'Hae', 'Haired', "Hallowe'en",
-    "Hamilton's", 'Hamish', 'Hand', 'Hannah', 'Happy', 'Harbor', 'Harbour', 'Harmonica', "Harper's", 'Harum', 'Harvest',
-    'Haste', 'Hat', 'Have', "Haymaker's", 'Head', 'Headlands', 'Heart', 'Heath', 'Heather', 'Hector', 'Heel', 'Heights',
-    'Hell', 'Here', 'Hero', "Hessie's", 'Hexham', 'Hi-There', 'High', 'Highland', 'Highlanders', 'Hill', 'Hills',
-    'Hilly-Go', 'Him', 'Hinnie', 'His', 'Ho', 'Hoedown', 'Hogmany', 'Hole', 'Holly', 'Holm', 'Home', 'Hon', 'Honey',
-    'Honeypot', 'Hoose', 'Hop', 'Hopefulness', 'Hopwas', 'Horn', 'Horned', 'Hornpipe', 'Horse', 'Hosannah',
-    'Hospitality', 'Hot', 'House', 'Household', 'How', "Howard's", "Hugh's", "Hull's", 'Hullichan', 'Humber', 'Humour',
-    'Humours', 'Hundred', 'Hunt', 'Hunter', 'Hunting', "Huntsman's", "Hurler's", 'I', "I'm", 'Ian', 'Icy', 'Ife',
-    'Imitiation', 'In', 'Inauguration', 'Indian', "Ingalls'", 'Injun', 'Ir', 'Irish', 'Irishman', 'Irwin', 'Island',
-    'It', "It's", 'Ivy', 'J', 'J.B.', 'Jack', "Jack's", 'Jackson', "Jackson's", 'Jacob', 'Jamboree', 'James', 'Jan',
-    'Jane', 'Jaque', 'Jaybird', 'Jenny', "Jenny's", 'Jerry', "Jessie's", 'Jeunes', 'Jig', 'Jigg', 'Jimmy', 'Jingle',
-    'Jinglin', 'Joan', "Joanie's", 'Jockey', 'Joe', "Joe's", 'John', 'Johnnie', 'Johnny', "Johnny's", 'Jolly',
-    "Jonathan's", 'Jones', 'Jopplety', 'Joy', 'Joys', 'Jubilate', 'Jubilee', 'Jug', "Julian's", "Julie's", 'Jumber',
-    'Jump', 'Jumped', 'June', 'Just', 'Kafoozalum', 'Kate', "Katie's", 'Kay', 'Keel', 'Kelly', "Kelly's", 'Kelsterne',
-    'Kelvingrove', 'Kennet', 'Kenny', 'Kettle', 'Kid', 'Kildare', 'Kilken', 'Kilty', 'King', 'Kingussie', 'Kiss',
-    'Kitchen', 'Kitty', 'Knees', 'Knick-Knack', 'Knot', 'Knotted', 'Kolo', 'Korybushka', 'La', 'Lachlan', 'Lad',
-    'Laddie', 'Ladies', "Ladies'", 'Lads', 'Lady', 'Laird', 'Lake', 'Lamb', 'Lambeth', "Lamplighter's", 'Lamppost',
-    'Lane', "Lannigan's", 'Lark', 'Larousse', 'Larry', 'Lass', 'Lasses', 'Lassie', "Lassie's", 'Late', 'Latin',
-    'Lawrence', 'Le', 'Lea', 'Leaf', 'Leaking', 'Leapfrog', 'Leaping', 'Leaving', 'Leciester', 'Lemonville', 'Lesley',
-    "Levantine's", 'Level', 'Levi', 'Lexie', 'Liberty', 'Life', 'Lightning', 'Lights', 'Like', 'Limerick', 'Lind',
-    "Lindbergh's", 'Line', 'Linhope', 'Links', 'Linslader', 'Lisdoonvarna', 'Little', 'Live', 'Lively', 'Liverpool',
-    'Liza', 'Llanover', 'Lloyd', 'Lock', 'Lodge', 'Log', 'Logie', 'London', 'Londonderry', 'Lonesome', 'Long',
-    'Longthwaite', 'Loose', 'Lord', "Lorna's", 'Lorne', 'Lose', 'Lost', 'Lothian', 'Louis', 'Louisburg', "Louise's",
-    'Loup', 'Love', 'Love,', "Lover's", 'Lowground', 'Luck', 'Lucky', 'Lullaby', 'Lyall', 'M.T.B.', 'MacAllan',
-    "MacDonald's", 'MacGill', 'MacKenzie', 'MacPhail', "MacPhail's", 'Mackie', 'Madame', 'Madness', 'Magee', 'Maggie',
-    "Maggie's", 'Maggot', 'Magnolia', 'Maguire', 'Maid', 'Maiden', "Mairie's", 'Major', "Maker's", 'Mallorca', 'Mallow',
-    'Man', "Man's", 'Manchester', 'Manor', 'Maple', 'March', 'Marching', 'Margaret', 'Margate', 'Marian', 'Maries',
-    "Marmaduke's", 'Marquis', 'Marsh', "Martindale's", 'Mary', "Mary's", "Mason's", 'Masquerade', 'Matelot', 'Mattawa',
-    'Matter', 'May', 'Mazawattee', 'McAskill', 'McCawley', 'McCusker', "McElroy's", "McLeod's", 'McLeod)',
-    "McQuillen's", 'Me', 'Meadow', 'Meeting', 'Megan', "Meggy's", 'Melange', 'Men', 'Merch', 'Merry', 'Merrydale',
-    'Mersey', 'Mexican', 'Mid-Day', 'Milford', 'Mill', "Miller's", "Millicent's", 'Milne', 'Minch', 'Mines', 'Minstrel',
-    'Misery', 'Miss', 'Missing', 'Mississipi', 'Mist', "Mither's", 'Mixer)', "Mo's", 'Moira', 'Monaghan', 'Montecarlo',
-    'Month', 'Montreal', 'Moor', 'More', 'Morecambe', 'Morning', 'Morpeth', 'Morris', 'Mother', 'Mountain', 'Mountains',
-    'Mow', 'Mr', 'Mrs', 'Ms', 'Mucking', 'Muddy', 'Mug', 'Mule', 'Munster', "Murphy's", 'Muses', 'Music', 'My', 'Nack',
-    'Nae', "Nan's", 'Nancy', "Nancy's", 'Nantwich', 'Naughty', 'Navvie', 'Needle', 'Nest', 'Neuk', 'Never', 'New',
-    'Newark', 'Newbury', 'Newcastle', 'Newry', 'Nick', 'Night', 'Nights', 'Nine', 'Ninepins', 'No', 'No.2', 'Nonesuch',
-    'North', 'Northern', 'Norwich', 'Nos', 'Not', 'Nottingham', 'Nous', 'Number', 'Nut', 'Nutting', 'O', "O'",
-    "O'Brien", "O'Buchan", "O'Carolan's", "O'Flacherty", "O'Gaff", "O'Keefe's", "O'Lantern", "O'More", "O'Niel",
-    "O'Niel's", 'Oakhill', 'Of', 'Off', 'Oh', 'Old', 'Olde', 'On', 'One', 'One-Step', 'Onestep', 'Opera', 'Or',
-    'Orange', 'Orcadian', "Ornithologist's", 'Out', 'Outer', 'Over', 'Overture', 'Owen', 'Oyster', 'Pack', 'Paddy',
-    'Page', "Pam's", 'Pany', 'Parc', 'Park', 'Parlor', 'Parlour', 'Parson', 'Party', "Pat's", 'Patchwork', 'Pate',
-    'Paul', 'Pavillion', 'Payne', 'Peacock', 'Pearl', 'Peas', 'Peat', 'Peel', 'Peerie', 'Penny', 'Perfect', 'Perth',
-    'Pet', "Pete's", 'Petit', 'Petronella', 'Phillibelula', 'Pick', 'Pickens', 'Picker', 'Pickle', 'Pies', 'Pilgarlic',
-    'Pilgrim', 'Pin', 'Pinch', 'Pine', 'Pint', 'Pipe', 'Piper', "Piper's", 'Pipers', 'Pizza', 'Plagiarism', 'Plaidie',
-    'Planxty', 'Platnix', 'Pleasures', 'Pleated', 'Plockton', 'Plodder', 'Plough', 'Pnt', 'Point', 'Poker', 'Polka',
-    'Polkas', 'Polly', 'Polygon', 'Pony', 'Pop', 'Port', 'Portland', 'Portnalong', 'Post', 'Pot', 'Potato', 'Poule',
-    "Powrie's", 'Prawn', 'Preston', 'Pretty', 'Pride', 'Primrose', 'Prince', 'Princess', 'Printy', 'Processional',
-    "Proudlocks's", "Puddlegum's", 'Punch', 'Put', 'Quadrille', "Quaker's", 'Quebec', 'Queen', "Queen's", 'Quick',
-    'Quickstep', "Quigley's", 'Racehorse', 'Races', 'Racoon', 'Rag', 'Raggety', 'Ragtime', 'Railway', 'Rake', 'Rakes',
-    'Ralph', 'Ramble', 'Rambles', 'Ran-Tan', "Randel's", 'Rangers', 'Rankine', 'Rant', "Rattigan's", 'Rattlebones',
-    'Rattling', 'Red', 'Redesdale', 'Redwing', 'Reel', 'Reel)', 'Reform', "Reg's", 'Regatta', 'Rejoice', 'Repentance',
-    'Resolution', 'Retreat', 'Reuben', 'Revels', 'Revenge', 'Rhos-y-gwaliau', 'Rhubarb', 'Ride', 'Rigged', 'Riggs',
-    'Rights', 'Rigs', "Riley's", 'Rins', 'Rise', 'River', 'Ro', 'Road', "Roberston's", 'Rocking', 'Rocks', 'Rocky',
-    'Roddy', "Roden's", "Rodney's", 'Roger', 'Rogue', "Rogue's", 'Rollicking', "Rollin'", 'Rolling', 'Rollstone',
-    'Roman', 'Romp', 'Rope', 'Rory', 'Rose', 'Roses', 'Rosin', "Ross's", 'Round', 'Row', 'Rows', 'Roxburgh', 'Royal',
-    'Rufty', 'Run', 'Rushes', 'Rushwick', 'Russ', 'Russe', 'Russian', "Ryan's", 'S.', 'S.H.', "Sackett's", 'Saddle',
-    'Sadlers', 'Sailor', "Sailor's", 'Saints', 'Sally', "Sally's", 'Sallylun', 'Salmon', 'Saltire', "Sanders'",
-    'Sandwich', 'Sandy', "Sarah's", 'Saratoga', 'Savannah', 'Sawyer', 'Saye', 'Scarce', 'Scarum', 'Sceaux', 'Scholar',
-    'Scollys', 'Scotch', 'Scotland', 'Scots', 'Scotsbroome', 'Scottish', 'Scrabble', 'Seam', 'Seamus', 'Seaside',
-    'Second', "Second's", 'Self', 'Sergeant', 'Service', 'Set', 'Setting', 'Seven', 'Seventy', 'Sgiandubh', 'Shafters',
-    'Shake', 'Shall', 'Shandon', "Shane's", 'She', "She'll", 'Sheards', 'Shebag', 'Shebong', 'Sheep', 'Sheffield',
-    'Shenkin', 'Shepton', 'Sherry', 'Shetland', 'Shillelah', 'Shindig', 'Shines', 'Ship', 'Shuffle', 'Side', 'Sidney',
-    'Silver', 'Sing', 'Singing', 'Sir', 'Six', 'Skelton', 'Skelton)', 'Skinnet', 'Skye', 'Slashers', 'Sleep', 'Slip',
-    'Slippers', 'Slow', 'Sluggard', 'Smash', 'Smith', 'Snuff', 'So', 'So-so', 'Soldiers', "Soldiers'", 'Solomon',
-    'Some', "Son's", 'South', 'Southerly', 'Spaceman', 'Spanish', 'Speed', "Spence's", 'Spencefield', 'Spider', 'Sprig',
-    'Spy', 'Squeezebox', 'Squire', 'Squirrel', 'St', 'St.', 'Staggering', 'Staines', 'Stairs', 'Star', 'Starry',
-    'Stars', 'Staten', 'Station', 'Steam-boat', 'Steamboat', 'Step', 'Stepping', 'Stick', 'Stocking', 'Stone', 'Stool',
-    'Storrers', 'Stout', 'Stove', 'Stratfield', 'Straw', 'Street', 'Streets', 'Sugar', 'Summer', 'Summertime', 'Sun',
-    'Sunday', 'Sunset', "Supertest's", 'Susan', 'Susanna', "Swallow's", 'Swallowtail', 'Swannee', 'Swedish', 'Sweet',
-    'Sweets', 'Swimming', 'Swine', 'Swiss', 'Sylph', 'Tail', 'Tailor', 'Tailors', 'Tails', 'Tally-Ho', "Tam's",
-    'Tannoch', 'Tapper', 'Tartar', 'Tatties', 'Taylors', 'Tea', "Teehan's", "Teetotaller's", 'Tell', 'Temperley',
-    'Tempest', 'Tennessee', 'Tenpenny', 'Tent', 'Terry', 'Teviot', 'Thady', 'Thames', "That's", 'The', 'Thee', 'Then',
-    'There', 'Thing', 'Thirty', "Thompson's", 'Thornbury', 'Those', 'Three', 'Through', 'Thursday', 'Thy', 'Tideswell',
-    'Tim', 'Time', 'Timothy', 'Timour', 'Tin', 'Tinkerbell', 'Tipperary', 'Tipsy', 'To', 'Toastmaster', "Tobin's",
-    'Tom', 'Ton', 'Tony', 'Top', 'Tour', 'Town', 'Tracks', 'Trail', 'Tralee', 'Traveller', 'Travels', 'Treat', 'Tree',
-    "Tremaine's", 'Trent', 'Trial', 'Trick', 'Trip', 'Tripping', 'Triumph', 'Troubles', 'Trouper', 'Trumpet', 'Tufty',
-    'Tulip', 'Turkey', 'Turnpike', 'Turveydrop', 'Twickenham', 'Two-Step', 'Tyme', 'Tyne', 'U', 'Uncle', 'Up',
-    'Upstairs', 'Valentine', 'Variation', 'Variations', "Verdi's", 'Via', 'Victoria', 'Victory', 'Visit', 'Vole',
-    'W3KOOA', "Wa'", 'Waggon', 'Wailing', 'Waiting', 'Wakefield', "Wales's", 'Walk', 'Walking', 'Wall', 'Walter',
-    'Waltz', 'Wandle', 'Wanton', 'Was', 'Washerwoman', 'Washtap', 'Wassail', 'Water', 'Waterloo', 'Waters', "Watkin's",
-    'Way', 'Ways', 'Weaver', 'Wedding', 'Wee', 'Weeping', 'Welcome', 'Wellington', "Wellington's", 'Wells', 'Welsh',
-    'Went', 'Were', 'West', "West's", 'Western', 'Westlands', 'Wha', 'Whack', 'What', 'Wheatley', 'Wheezle', 'When',
-    'Where', 'Whinshields', 'Whiskey', 'Whisky', 'Whitby', 'White', 'Whose', "Wi'", 'Widder', 'Wideford', 'Widow',
-    'Wife', "Wife's", 'Wild', 'Will', 'Willaford', 'William', 'Willis', 'Wilson', 'Wiltshire', 'Wind', 'Windows',
-    'Winds', 'Winhams', 'Winster', 'With', 'Wollaton', 'Wonder', 'Woodland', 'Woods', "Wooten's", 'Workshop', 'World',
-    'Wyn', 'Ye', 'Year', "Year's", 'Years', 'Yet', 'Yeti', 'York', 'You', 'Young', 'Your', 'Yourself', 'Zeak', '\\&',
-    'a', 'all', 'and', 'as', 'at', 'be', 'but', 'da', 'de', 'for', 'from', 'gentlemen', 'gone', 'in', 'is', 'merry',
-    'music', 'my', 'of', 'on', 'or', 'part', 'rest', 'the', 'title', 'to', 'ur', 'v', 'was', 'with', 'y', 'you', 'you,',
-    'yr',
-)
-M_VALUES = (
-    '2/2', '2/4', '3/2', '3/4', '4/4', '6/8', '9/8',
-)
-L_VALUES = (
-    '1/4', '1/8',
-)
-K_VALUES = (
-    'A', 'Am', 'Bb', 'Bm', 'C', 'D', 'Dm', 'Em', 'F', 'G', 'Gm',
-)
+import json
+from importlib.resources import files
+
+_DATA_FILE = files(__package__).joinpath("corpus_vocabulary.json")
+_VOCABULARY = json.loads(_DATA_FILE.read_text(encoding="utf-8"))["vocabulary"]
+
+BODY_CHARACTERS: tuple[str, ...] = tuple(_VOCABULARY["BODY_CHARACTERS"])
+NOTE_LENGTHS: tuple[str, ...] = tuple(_VOCABULARY["NOTE_LENGTHS"])  # commonest first
+CHORD_SYMBOLS: tuple[str, ...] = tuple(_VOCABULARY["CHORD_SYMBOLS"])
+TITLE_WORDS: tuple[str, ...] = tuple(_VOCABULARY["TITLE_WORDS"])
+M_VALUES: tuple[str, ...] = tuple(_VOCABULARY["M_VALUES"])
+L_VALUES: tuple[str, ...] = tuple(_VOCABULARY["L_VALUES"])
+K_VALUES: tuple[str, ...] = tuple(_VOCABULARY["K_VALUES"])
