@@ -20,6 +20,7 @@ from tqdm import tqdm
 from livegen import __version__
 from livegen.abc import read_tunes
 from livegen.abc.collection import read_abc_pieces
+from livegen.cli.help_format import RawDescriptionDefaultsHelpFormatter
 from livegen.cli.validation import (
     OneLineParser,
     check_meter_for_midi,
@@ -123,8 +124,6 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threads", type=positive_int, default=1, help="onnxruntime threads")
 
 
-DEFAULT_HELP = " (default: %(default)s)"  # for options whose default says something
-
 
 def _add_run(verbs) -> None:
     run = verbs.add_parser(
@@ -136,37 +135,37 @@ def _add_run(verbs) -> None:
             "written. Steer it while it plays over OSC and MIDI CC (see the end of this help). Ctrl-C (or "
             "SIGTERM) stops cleanly, with no note left sounding. Everything played is recorded: the ABC of each "
             "tune and a MIDI file of what was sent.", 79),
-        epilog=_live_control_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_live_control_help(), formatter_class=RawDescriptionDefaultsHelpFormatter,
     )
     midi = run.add_argument_group("MIDI")
     midi.add_argument("--port", default=DaemonOptions.port,
                       help="output port: an existing port of this name (loopMIDI, IAC bus), else a new virtual "
-                      "one" + DEFAULT_HELP)
+                      "one")
     midi.add_argument("--backend", choices=BACKEND_CHOICES, default=DaemonOptions.backend,
                       help="MIDI system; auto: CoreMIDI on macOS, ALSA on Linux (JACK when ALSA is "
-                      "missing)" + DEFAULT_HELP)
+                      "missing)")
     midi.add_argument("--clock", choices=CLOCK_CHOICES, default=DaemonOptions.clock,
                       help="internal: play at --tempo; midi: follow the DAW's MIDI clock (tempo, start, stop, "
                       "continue, song position) on --clock-port; link: join the Ableton Link session on the "
-                      "network, its tempo and bars (pip install 'livegen[link]')" + DEFAULT_HELP)
+                      "network, its tempo and bars (pip install 'livegen[link]')")
     midi.add_argument("--link-start-stop", action="store_true",
                       help="with --clock link: the session's transport (Live's play and stop) starts and stops livegen")
     midi.add_argument("--clock-port", default=DaemonOptions.clock_port,
-                      help="input port the DAW sends its MIDI clock to" + DEFAULT_HELP)
+                      help="input port the DAW sends its MIDI clock to")
     midi.add_argument("--control-port", default="LiveGen Control",
                       help="input port for MIDI control changes (the same name as --clock-port shares one "
-                      "port)" + DEFAULT_HELP)
+                      "port)")
     midi.add_argument("--cc", type=_cc_map, default=None, metavar="NAME=CC[,NAME=CC...]",
                       help="your own controller map instead of the default one (listed below), e.g. "
                       "temperature=74,tempo=71")
     midi.add_argument("--no-cc", dest="control", action="store_false", help="no control port")
     midi.add_argument("--lookahead", type=positive_float, default=DaemonOptions.lookahead_beats,
-                      help="beats of music generated ahead of what is heard" + DEFAULT_HELP)
+                      help="beats of music generated ahead of what is heard")
     osc = run.add_argument_group("OSC")
     osc.add_argument("--osc-host", default=OscOptions.host, help="address to listen on; another than this "
-                     "computer's own needs --osc-allow" + DEFAULT_HELP)
+                     "computer's own needs --osc-allow")
     osc.add_argument("--osc-port", type=port_number, default=OscOptions.port,
-                     help="UDP port to listen on (0: any free port)" + DEFAULT_HELP)
+                     help="UDP port to listen on (0: any free port)")
     osc.add_argument("--osc-allow", type=lambda text: tuple(text.replace(",", " ").split()), default=(),
                      metavar="ADDRESS[,ADDRESS...]", help="controllers (IP addresses) accepted from other computers")
     osc.add_argument("--feedback", type=_host_and_port, action="append", default=[], metavar="HOST:PORT",
@@ -182,19 +181,18 @@ def _add_run(verbs) -> None:
     playing = run.add_argument_group("playing")
     playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
     playing.add_argument("--chord-velocity", type=_velocity, default=ArrangementSettings.chord_velocity,
-                         help="chord velocity (1-127)" + DEFAULT_HELP)
+                         help="chord velocity (1-127)")
     playing.add_argument("--accent", type=_midi_value, default=ArrangementSettings.accent,
-                         help="velocity added on the first beat of a bar (half of it on the other strong beats)"
-                         + DEFAULT_HELP)
+                         help="velocity added on the first beat of a bar (half of it on the other strong beats)")
     playing.add_argument("--lowest", type=_midi_value, default=ArrangementSettings.lowest,
                          help="lowest melody note (MIDI number); "
-                         "notes below move up by octaves" + DEFAULT_HELP)
+                         "notes below move up by octaves")
     playing.add_argument("--highest", type=_midi_value, default=ArrangementSettings.highest,
-                         help="highest melody note (MIDI number)" + DEFAULT_HELP)
+                         help="highest melody note (MIDI number)")
     tunes = run.add_argument_group("tunes")
     tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
     tunes.add_argument("--max-length", type=positive_int, default=MAX_LENGTH,
-                       help="characters per tune: past 80%% of this a tune ends at the next full bar" + DEFAULT_HELP)
+                       help="characters per tune: past 80%% of this a tune ends at the next full bar")
     tunes.add_argument("--tunes", type=positive_int, default=None,
                        help="stop after this many tunes (default: play until stopped)")
     session = run.add_argument_group("session")
@@ -301,7 +299,6 @@ def _add_generate(verbs) -> None:
         help="write N tunes to .abc and .mid files, offline",
         description="Sample tunes from the model and write them all to one .abc file, plus one .mid per tune "
         "(melody on channel 1, chord symbols as held chords on channel 2).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     generate.add_argument("-n", "--count", type=positive_int, default=10, help="number of tunes")
     generate.add_argument("-o", "--out", type=output_folder, default=Path("generated"), help="output folder")
@@ -334,7 +331,6 @@ def _add_eval(verbs) -> None:
         "way: abc2midi's errors and bar-length warnings, regular strains, endings on the tonic, length, notes in "
         "key, chord fit, and the longest run of bars copied from the corpus. Give a folder or file of ABC, or "
         "sample -n tunes from a model.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     evaluate.add_argument("abc", type=Path, nargs="?", help="a folder or file of ABC (omit to sample a model)")
     evaluate.add_argument("-n", "--count", type=positive_int, default=200, help="tunes to sample from the model")
@@ -353,7 +349,6 @@ def _add_train(verbs) -> None:
         description="Train the character model on every .abc file under --data. Shows a progress bar per "
         "epoch and the validation score (bits per character over whole held-out tunes) after each; keeps "
         "the best model; stops when validation stops improving; writes a loss curve at the end.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     train.add_argument("--data", type=Path, default=None,
                        help=f"folder of .abc files (default: {DEFAULT_CORPUS} when it exists)")

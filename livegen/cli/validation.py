@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from livegen.abc.fields import parse_meter
+from livegen.cli.help_format import DefaultsHelpFormatter
 from livegen.errors import LivegenError
 from livegen.perform.midi_file import MAX_TEMPO_US, MIN_TEMPO_US, time_signature, time_signature_problem
 
@@ -21,7 +22,13 @@ HIGHEST_BPM = 60_000_000 / MIN_TEMPO_US
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr and exit status 2 (subparsers inherit it)."""
+    """An ArgumentParser whose errors are one line on stderr and exit status 2 (subparsers inherit it).
+
+    Its help states each option's default once (DefaultsHelpFormatter), whatever verb it serves.
+    """
+
+    def __init__(self, *args, formatter_class: type[argparse.HelpFormatter] = DefaultsHelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"livegen: error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
