@@ -25,6 +25,7 @@ from collections import Counter
 
 from livegen.abc import ChordSymbol, parse_key
 from livegen.abc.chord_symbols import read_quoted
+from livegen.abc.fields import INLINE_FIELD, field_line, first_field
 from livegen.abc.keys import LETTERS, NATURAL_SEMITONES
 
 # A fiddle's range as diatonic steps from middle C's letter (C = 0, c = 7):
@@ -45,12 +46,11 @@ _TONIC_ACCIDENTAL = {1: "#", 0: "", -1: "b"}
 _BODY_TOKEN = re.compile(
     r'(?P<quoted>"[^"]*")'
     r"|(?P<decoration>![^!\n]*!|\+[A-Za-z0-9.]*\+)"
-    r"|(?P<inline>\[[A-Za-z]:[^\]\n]*\])"
+    rf"|(?P<inline>{INLINE_FIELD.pattern})"
     r"|(?P<comment>%.*$)"
     r"|(?P<note>(?P<accidental>\^\^|\^|__|_|=)?(?P<letter>[A-Ga-g])(?P<octave>[,']*))",
     re.MULTILINE,
 )
-_FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _CHORD = re.compile(r"^(?P<opening>\s*\(?)(?P<root>[A-G])(?P<root_accidental>[#b]?)(?P<quality>[^/)]*)"
                     r"(?:/(?P<bass>[A-Ga-g])(?P<bass_accidental>[#b+]?))?(?P<closing>\)?)$")
 
@@ -61,9 +61,9 @@ class Untransposable(Exception):
 
 def tonic_of(text: str) -> tuple[str, str] | None:
     """The (tonic, mode) of a tune's header key, or None for a key we do not transpose."""
-    match = re.search(r"^K:(.*)$", text, re.MULTILINE)
-    key = parse_key(match.group(1).strip()) if match else None
-    if key is None or key.tonic[:1] not in LETTERS or not _plain_key(match.group(1)):
+    value = first_field(text, "K")
+    key = parse_key(value) if value is not None else None
+    if key is None or key.tonic[:1] not in LETTERS or not _plain_key(value):
         return None
     return key.tonic, key.mode
 
@@ -117,10 +117,10 @@ def transpose(text: str, steps: int, semitones: int, keep_in_range: bool = True)
     lines = []
     in_body = False
     for line in text.split("\n"):
-        field = _FIELD_LINE.match(line)
+        field = field_line(line)
         if field:
-            if field.group(1) == "K":
-                line = "K:" + _shift_key(field.group(2), steps, semitones)
+            if field[0] == "K":
+                line = "K:" + _shift_key(field[1], steps, semitones)
                 in_body = True
         elif in_body and not line.startswith("%%"):
             line = _BODY_TOKEN.sub(lambda token: _shift_token(token, steps, semitones, keep_in_range), line)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from livegen.abc.collection import read_abc_file, split_tunes
-from livegen.offline.corpus_forms import derive_forms, markdown_table, read_corpus
+from livegen.offline.corpus_forms import derive_forms, markdown_table, read_corpus, tune_type
 from livegen.offline.form_reader import chord_pitch_classes, read_key, read_tune
 from livegen.testing.abc2midi_reference import render_tunes_with_abc2midi
 
@@ -108,6 +109,12 @@ def test_the_corpus_forms_table_finds_aabb_for_reels_and_jigs(corpus):
     assert rows[("reel", "4/4")].forms[0][0] == "AABB 8+8"
     assert rows[("jig", "6/8")].forms[0][0] == "AABB 8+8"
     assert "| reel | 4/4 |" in markdown_table(list(rows.values()))
+
+
+def test_a_tunes_type_is_its_r_field_read_as_every_field_is():
+    """A comment is no part of the type, and an empty R: does not take the next line for its value."""
+    assert tune_type(Path("reels.abc"), "X:1\nR:Slip jig % as the fiddler called it\nK:G\n") == "slip-jig"
+    assert tune_type(Path("reels.abc"), "X:1\nR:\nT:Mason's Apron\nK:A\n") == "reel"
 
 
 @pytest.mark.parametrize("body", ["A" + "2" * 5000 + "|", "A/" + "2" * 5000 + "|", "[AB]" + "3" * 5000 + "|",

@@ -1,8 +1,8 @@
 """The grammar of ABC information fields: field lines, comments, and the values of M:, L: and Q:.
 
-One home for it: the streaming parser, render and the corpus normaliser read
-fields through here, so they agree on what a field is and what its value
-means.
+One home for it: the streaming parser, render, the corpus normaliser and
+transposition, and eval's form reader and copy check read fields through
+here, so they agree on what a field is and what its value means.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ FIELD_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _FIELD_LINE = re.compile(r"([A-Za-z]):(.*)")
 # A comment runs from % to the end of the line; \% is a literal percent sign.
 _COMMENT = re.compile(r"(?<!\\)%.*")
+# A field inside the music: its letter and its text up to the closing bracket (or the line's end, left open).
+INLINE_FIELD = re.compile(r"\[([A-Za-z]):([^\]\n]*)\]?")
 
 
 def field_line(line: str) -> tuple[str, str] | None:
@@ -33,6 +35,15 @@ def field_line(line: str) -> tuple[str, str] | None:
     if match is None:
         return None
     return match.group(1), without_comment(match.group(2)).strip()
+
+
+def first_field(text: str, letter: str) -> str | None:
+    """The value of the first field line of this letter in a tune's text (``first_field(tune, "K")``); None if none."""
+    for line in text.splitlines():
+        field = field_line(line)
+        if field is not None and field[0] == letter:
+            return field[1]
+    return None
 
 
 def without_comment(text: str) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 
+from livegen.abc.fields import field_line
+
 # at most four ':' or '[' before the '|' ("::|", "[|"): an unbounded run would be retried from each of its
 # characters, quadratic on a long line of them
 _BAR_LINE = re.compile(r"[:\[]{0,4}\|[|:\]\d]*|::|\[\d")
-_FIELD_LINE = re.compile(r"^[A-Za-z]:")
 SEVERAL = -2  # a state whose strings occur in two or more distinct reference tunes
 
 
@@ -24,8 +25,9 @@ def bar_texts(tune_text: str) -> list[str]:
     body = []
     in_header = True
     for line in tune_text.splitlines():
-        if _FIELD_LINE.match(line) or line.startswith("%"):
-            in_header = in_header and not line.startswith("K:")
+        field = field_line(line)
+        if field or line.startswith("%"):
+            in_header = in_header and not (field and field[0] == "K")
             continue
         if not in_header:
             body.append(line.split("%", 1)[0].rstrip("\\"))

@@ -12,16 +12,15 @@ independent reader eval judges with (form_reader.py).
 from __future__ import annotations
 
 import argparse
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from livegen.abc.collection import read_abc_file, split_tunes
+from livegen.abc.fields import first_field
 from livegen.offline.form_reader import TuneForm, read_tune
 
 TYPE_OF_FILE = {"jigs": "jig", "reels": "reel", "hpps": "hornpipe", "waltzes": "waltz", "slip": "slip-jig"}
-_RHYTHM = re.compile(r"^R:\s*(.+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -36,9 +35,9 @@ class FormRow:
 
 
 def tune_type(path: Path, text: str) -> str:
-    rhythm = _RHYTHM.search(text)
+    rhythm = first_field(text, "R")
     if rhythm:
-        return rhythm.group(1).strip().lower().replace(" ", "-")
+        return rhythm.lower().replace(" ", "-")
     stem = path.stem
     return next((name for prefix, name in TYPE_OF_FILE.items() if stem.startswith(prefix)), stem)
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 
+from livegen.abc.fields import INLINE_FIELD, field_line
+
 _NATURAL_PITCH = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}  # place on the circle of fifths
 _SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
@@ -26,13 +28,11 @@ _MODE_FIFTHS = (("lyd", 1), ("ion", 0), ("maj", 0), ("mix", -1), ("dor", -2), ("
 # int refuses over 4,300); the digits past them are stray characters
 NUMBER_DIGITS = 4
 _ACCIDENTAL = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
-_FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
 _BAR_LINE = re.compile(r":*\[?\|+\]?:*|:{2,}")
 _ENDING = re.compile(r" *\[?(\d{1,4})(?:[-,]\d+)*")
 _NOTE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([',]*)(\d{0,4})((?:/+\d{0,4})*)")
 _REST = re.compile(r"([zx])(\d{0,4})((?:/+\d{0,4})*)")
 _MULTI_BAR_REST = re.compile(r"[ZX](\d{0,4})")
-_INLINE_FIELD = re.compile(r"\[[A-Za-z]:")
 _LENGTH = re.compile(r"(\d{0,4})((?:/+\d{0,4})*)")
 _TUPLET = re.compile(r"\(([1-9])(?::(\d{0,4}))?(?::(\d{0,4}))?")
 _CHORD_ROOT = re.compile(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?")
@@ -219,9 +219,9 @@ class _Reader:
     def read(self, text: str) -> TuneForm:
         for line in text.splitlines():
             line = line.split("%", 1)[0]
-            field_match = _FIELD_LINE.match(line)
-            if field_match and (not self.in_body or field_match.group(1) in _BODY_FIELDS):
-                self._field(field_match.group(1), field_match.group(2))
+            field = field_line(line)
+            if field and (not self.in_body or field[0] in _BODY_FIELDS):
+                self._field(*field)
             elif line.strip():
                 self.in_body = True
                 self._music(line.rstrip().rstrip("\\"))
@@ -270,11 +270,10 @@ class _Reader:
             if character == '"':
                 self.pending_chord = chord_pitch_classes(line[position + 1:end]) or self.pending_chord
             return end + 1
-        if character == "[" and _INLINE_FIELD.match(line, position):
-            end = line.find("]", position)
-            end = len(line) if end < 0 else end
-            self._field(line[position + 1], line[position + 3:end])
-            return end + 1
+        inline_field = INLINE_FIELD.match(line, position) if character == "[" else None
+        if inline_field:
+            self._field(*inline_field.groups())
+            return inline_field.end()
         if character == "[" and position + 1 < len(line) and line[position + 1].isdigit():
             return self._ending(line, position)
         bar_line = _BAR_LINE.match(line, position) if character in "|:[" else None
