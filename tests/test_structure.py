@@ -36,7 +36,7 @@ STAGE_MAY_IMPORT = {
     "compose": {"abc", "model"},
     "perform": {"abc"},
     "realtime": {"perform"},
-    "control": {"compose"},
+    "control": {"abc", "compose"},
     "session": {"abc", "model", "compose", "perform", "realtime", "control"},
     "offline": {"abc", "model", "compose", "perform"},
     "cli": EVERY_STAGE,

@@ -22,6 +22,9 @@ _MODE_FIFTHS = {"major": 0, "minor": -3, "mixolydian": -1, "dorian": -2, "phrygi
 MODE_WORDS = tuple(_MODE_FIFTHS)
 _MODE_SHIFT = {word[:3]: fifths for word, fifths in _MODE_FIFTHS.items()}
 _MODE_NAME = {"ion": "maj", "aeo": "min"}
+# Key.mode of the modes with a minor third over the tonic (two or more fifths below their major): their tonic
+# chord is minor ("Am" for A dorian).
+MINOR_MODES = frozenset(_MODE_NAME.get(word[:3], word[:3]) for word, fifths in _MODE_FIFTHS.items() if fifths <= -2)
 _SHARP_ORDER = "FCGDAEB"
 _CLEFS = {"treble", "bass", "alto", "tenor", "baritone", "perc", "percussion"}
 _ACCIDENTAL_SEMITONES = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
@@ -47,6 +50,11 @@ class Key:
 
 
 C_MAJOR = Key()
+
+
+def mode_spelling(word: str) -> str:
+    """How K: writes a mode (one of MODE_WORDS) after its tonic: "" for major, "m" for minor, else "dor", "mix"..."""
+    return {"major": "", "minor": "m"}.get(word, word[:3])
 
 
 def signature_alterations(fifths: int) -> list[int]:

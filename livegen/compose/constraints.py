@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from livegen.abc import AbcStreamParser, Bar, ChordSymbol, Context, Diagnostic, Ending, EndOfTune, Note, Rest
-from livegen.abc.keys import NATURAL_SEMITONES
+from livegen.abc.keys import LETTERS, MINOR_MODES, NATURAL_SEMITONES
 from livegen.compose import corpus_vocabulary as corpus
 from livegen.compose.form import FormTracker
 
@@ -425,10 +425,7 @@ def _tonic_pitch_class(parser: AbcStreamParser) -> int:
     tonic = parser.state.key.tonic
     if tonic[:1] not in "ABCDEFG" or not tonic:
         return 0
-    return (NATURAL_SEMITONES["CDEFGAB".index(tonic[0])] + tonic.count("#") - tonic.count("b")) % 12
-
-
-MINOR_MODES = frozenset(("min", "dor", "phr", "loc"))
+    return (NATURAL_SEMITONES[LETTERS.index(tonic[0])] + tonic.count("#") - tonic.count("b")) % 12
 
 
 def tonic_chord(parser: AbcStreamParser) -> str | None:

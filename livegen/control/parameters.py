@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from livegen.abc.keys import mode_spelling
 from livegen.compose.composer import TUNE_TYPES
 from livegen.compose.form import FORM_NAMES
 from livegen.compose.sampler import TEMPERATURE_RANGE
@@ -38,7 +39,7 @@ CLOCK_TEMPO = OSC_PREFIX + "clock/tempo"  # ... its tempo now (a Link session's 
 LINK_PEERS = OSC_PREFIX + "link/peers"  # ... and how many other Link peers share the session (0 off Link)
 AUTO = "auto"  # a choice left to the model
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # from C: key choices, note feedback
-MODES = {"major": "", "minor": "m", "dorian": "dor", "mixolydian": "mix"}  # as written after the tonic in K:
+MODES = ("major", "minor", "dorian", "mixolydian")  # of livegen.abc.keys.MODE_WORDS, those offered live
 METERS = ("2/4", "3/4", "4/4", "6/8", "9/8", "12/8")
 
 
@@ -192,7 +193,7 @@ PARAMETERS: dict[str, Parameter] = {parameter.name: parameter for parameter in (
     Parameter("key", "choice", "tonic of the next tunes (auto: the model's choice of key and mode)",
               default=AUTO, choices=(AUTO, *NOTE_NAMES), takes_effect="from the next tune"),
     Parameter("mode", "choice", "mode of the next tunes, when `key` names a tonic", default="major",
-              choices=tuple(MODES), takes_effect="from the next tune"),
+              choices=MODES, takes_effect="from the next tune"),
     Parameter("meter", "choice", "metre of the next tunes (auto: the tune type's, else the model's)",
               default=AUTO, choices=(AUTO, *METERS), takes_effect="from the next tune"),
     Parameter("form", "choice", "form of the next tunes, a letter per strain, doubled when it repeats (AABB: two "
@@ -227,7 +228,7 @@ def key_text(values: dict[str, object]) -> str | None:
     """The K: value the key and mode parameters ask for; None leaves the key to the model."""
     if values["key"] == AUTO:
         return None
-    return f"{values['key']}{MODES[values['mode']]}"
+    return f"{values['key']}{mode_spelling(values['mode'])}"
 
 
 def parse_cc_map(text: str) -> dict[int, str]:
