@@ -15,11 +15,7 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 
-from tqdm import tqdm
-
 from livegen import __version__
-from livegen.abc import read_tunes
-from livegen.abc.collection import read_abc_pieces
 from livegen.cli.help_format import RawDescriptionDefaultsHelpFormatter
 from livegen.cli.validation import (
     OneLineParser,
@@ -49,10 +45,10 @@ from livegen.control.presets import load_preset, preset_names
 from livegen.errors import LivegenError
 from livegen.model.model_file import load_model
 from livegen.model.sizes import SHIPPED_SIZES
-from livegen.offline.default_corpus import DEFAULT_CORPUS
+from livegen.offline.default_corpus import DEFAULT_CORPUS, reference_corpus, training_corpus
 from livegen.offline.evaluate import compare_with_corpus, read_abc_texts
-from livegen.offline.generate import STREAMS, compose_tunes
-from livegen.offline.tune_files import write_abc, write_tune_midi
+from livegen.offline.generate import STREAMS, SamplingRequest, sample_tunes
+from livegen.offline.tune_files import render_abc_file, write_generated
 from livegen.perform.arrangement import ArrangementSettings
 from livegen.perform.piano_roll import require_matplotlib
 from livegen.realtime.clock import CLOCK_CHOICES
@@ -462,14 +458,7 @@ def _run_link(arguments, argv) -> None:
 
 
 def _run_train(arguments, argv) -> None:
-    data = arguments.data
-    if data is None:
-        if not DEFAULT_CORPUS.is_dir():
-            raise LivegenError(f"no --data given and the default corpus {DEFAULT_CORPUS} is not here: "
-                               "pass --data FOLDER_OF_ABC_FILES")
-        data = DEFAULT_CORPUS
-    elif not data.is_dir():
-        raise LivegenError(f"--data {data} is not a folder")
+    data = training_corpus(arguments.data)
     if arguments.resume and arguments.out is None:
         raise LivegenError("--resume needs --out naming the run folder to continue")
     out = arguments.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -491,57 +480,35 @@ def _run_export(arguments, argv) -> None:
     onnx_export.export_model(arguments.model, arguments.output, arguments.weights)
 
 
-def _sampling(arguments):
-    """Model, settings and tune plan from the shared sampling options."""
-    model = load_model(arguments.model, threads=arguments.threads)
-    settings = SamplingSettings(arguments.temperature, arguments.top_p)
+def _sampling_request(arguments) -> SamplingRequest:
+    """The shared sampling options as one request."""
     prime = arguments.prime.replace("\\n", "\n") if arguments.prime is not None else None
-
-    def plan(index: int) -> TunePlan:
-        return TunePlan(arguments.meter, arguments.key, arguments.unit_length, arguments.tune_type, prime, index + 1,
-                        arguments.form)
-
-    plan(0).header_after_title()  # a bad metre, key or type is reported before any work
-    return model, settings, plan
-
-
-def _compose(arguments, count: int) -> list:
-    model, settings, plan = _sampling(arguments)
-    with tqdm(total=count, unit="tune", desc="composing", file=sys.stderr, leave=False) as progress:
-        return compose_tunes(model, count, plan, settings, arguments.seed, arguments.constrained,
-                             arguments.streams, arguments.max_length, lambda index, tune: progress.update(1))
+    plan = TunePlan(arguments.meter, arguments.key, arguments.unit_length, arguments.tune_type, prime,
+                    form=arguments.form)
+    return SamplingRequest(plan, SamplingSettings(arguments.temperature, arguments.top_p), arguments.seed,
+                           arguments.constrained, arguments.max_length, arguments.streams, arguments.model,
+                           arguments.threads)
 
 
 def _run_generate(arguments, argv) -> None:
     check_meter_for_midi(arguments.meter)
     if arguments.plot:
         require_matplotlib()
-    tunes = _compose(arguments, arguments.count)
-    abc_path = write_abc(["".join(tune.text) for tune in tunes], arguments.out)
-    for index, tune in enumerate(tunes, 1):
-        performed, midi = write_tune_midi(index, tune.events, arguments.out, arguments.tempo, arguments.plot)
-        print(f"{index:3}  {performed.title[:36]:36}  {len(tune.bars.bars):3} bars  "
-              f"{len(tune.diagnostics)} diagnostics  {midi}")
-    print(f"all tunes: {abc_path}")
+    tunes = sample_tunes(_sampling_request(arguments), arguments.count)
+    for line in write_generated(tunes, arguments.out, arguments.tempo, arguments.plot):
+        print(line)
 
 
 def _run_render(arguments, argv) -> None:
-    if not arguments.abc.is_file():
-        raise LivegenError(f"no such ABC file: {arguments.abc}")
-    index = 0
-    for index, tune in enumerate(read_tunes(read_abc_pieces(arguments.abc)), 1):  # one at a time: any size
-        performed, target = write_tune_midi(index, tune.events, arguments.out, arguments.tempo)
-        print(f"{index:3}  {performed.title[:36]:36}  {len(performed.notes):4} notes  "
-              f"{tune.diagnostics} diagnostics  {target}")
-    if not index:
-        raise LivegenError(f"{arguments.abc} holds no tunes (no X: lines)")
+    for line in render_abc_file(arguments.abc, arguments.out, arguments.tempo):
+        print(line)
 
 
 def _run_eval(arguments, argv) -> None:
-    corpus = arguments.reference or (DEFAULT_CORPUS if DEFAULT_CORPUS.is_dir() else None)
+    corpus = reference_corpus(arguments.reference)
     corpus_texts = read_abc_texts(corpus) if corpus is not None else None  # a wrong path is said before composing
     texts = (read_abc_texts(arguments.abc) if arguments.abc is not None
-             else ["".join(tune.text) for tune in _compose(arguments, arguments.count)])
+             else ["".join(tune.text) for tune in sample_tunes(_sampling_request(arguments), arguments.count)])
     comparison = compare_with_corpus(texts, corpus_texts)
     print(comparison.as_json() if arguments.json else comparison.table())
 
