@@ -66,6 +66,7 @@ CASES = {
     "output folder is a file": (["generate", "-o", "{a_file}", "-n", "1", *NO_MODEL], None, "is a file, not a folder"),
     "output folder inside a file": (["render", "{a_file}", "-o", "{a_file}/out"], None, "is a file, not a folder"),
     "OSC port out of range": (["run", "--osc-port", "70000"], None, "a port number is 0-65535"),
+    "a MIDI value that is no number": (["run", "--accent", "x"], None, "'x' is not a whole number"),
     "no tunes": (["generate", "-n", "0", *NO_MODEL], None, "at least 1"),
     "negative tunes": (["generate", "-n", "-3", *NO_MODEL], None, "at least 1"),
     "zero streams": (["generate", "--streams", "0", *NO_MODEL], None, "at least 1"),

@@ -19,15 +19,20 @@ from livegen import __version__
 from livegen.cli.help_format import RawDescriptionDefaultsHelpFormatter
 from livegen.cli.validation import (
     OneLineParser,
+    cc_map,
     check_meter_for_midi,
     existing_file,
     fraction_below_one,
+    host_and_port,
+    midi_value,
     output_file,
     output_folder,
+    parameter_value,
     port_number,
     positive_float,
     positive_int,
     tempo_bpm,
+    velocity,
 )
 from livegen.compose.composer import MAX_LENGTH, TUNE_TYPES, TunePlan
 from livegen.compose.sampler import SamplingSettings
@@ -39,7 +44,6 @@ from livegen.control.parameters import (
     TUNE_NOTE,
     TUNE_TITLE,
     Parameter,
-    parse_cc_map,
 )
 from livegen.control.presets import load_preset, preset_names
 from livegen.errors import LivegenError
@@ -151,7 +155,7 @@ def _add_run(verbs) -> None:
     midi.add_argument("--control-port", default="LiveGen Control",
                       help="input port for MIDI control changes (the same name as --clock-port shares one "
                       "port)")
-    midi.add_argument("--cc", type=_cc_map, default=None, metavar="NAME=CC[,NAME=CC...]",
+    midi.add_argument("--cc", type=cc_map, default=None, metavar="NAME=CC[,NAME=CC...]",
                       help="your own controller map instead of the default one (listed below), e.g. "
                       "temperature=74,tempo=71")
     midi.add_argument("--no-cc", dest="control", action="store_false", help="no control port")
@@ -164,7 +168,7 @@ def _add_run(verbs) -> None:
                      help="UDP port to listen on (0: any free port)")
     osc.add_argument("--osc-allow", type=lambda text: tuple(text.replace(",", " ").split()), default=(),
                      metavar="ADDRESS[,ADDRESS...]", help="controllers (IP addresses) accepted from other computers")
-    osc.add_argument("--feedback", type=_host_and_port, action="append", default=[], metavar="HOST:PORT",
+    osc.add_argument("--feedback", type=host_and_port, action="append", default=[], metavar="HOST:PORT",
                      help="send every change, the tune's title, bar and last note here (repeatable)")
     osc.add_argument("--no-osc", dest="osc", action="store_false", help="no OSC at all")
     live = run.add_argument_group(
@@ -176,14 +180,14 @@ def _add_run(verbs) -> None:
             _add_parameter_option(live, parameter, live=True)
     playing = run.add_argument_group("playing")
     playing.add_argument("--no-bass", dest="bass", action="store_false", help="chords without a bass note")
-    playing.add_argument("--chord-velocity", type=_velocity, default=ArrangementSettings.chord_velocity,
+    playing.add_argument("--chord-velocity", type=velocity, default=ArrangementSettings.chord_velocity,
                          help="chord velocity (1-127)")
-    playing.add_argument("--accent", type=_midi_value, default=ArrangementSettings.accent,
+    playing.add_argument("--accent", type=midi_value, default=ArrangementSettings.accent,
                          help="velocity added on the first beat of a bar (half of it on the other strong beats)")
-    playing.add_argument("--lowest", type=_midi_value, default=ArrangementSettings.lowest,
+    playing.add_argument("--lowest", type=midi_value, default=ArrangementSettings.lowest,
                          help="lowest melody note (MIDI number); "
                          "notes below move up by octaves")
-    playing.add_argument("--highest", type=_midi_value, default=ArrangementSettings.highest,
+    playing.add_argument("--highest", type=midi_value, default=ArrangementSettings.highest,
                          help="highest melody note (MIDI number)")
     tunes = run.add_argument_group("tunes")
     tunes.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped model)")
@@ -206,22 +210,10 @@ def _add_parameter_option(group, parameter: Parameter, live: bool) -> None:
         default = parameter.text(parameter.default) if parameter.kind != "number" else f"{parameter.default:g}"
         cc = f", CC {parameter.cc}" if parameter.cc is not None else ""
         where = f"; default {default}; {parameter.takes_effect}; OSC {parameter.address}{cc}"
-    group.add_argument(parameter.option, dest=parameter.name, type=_parameter_value(parameter),
+    group.add_argument(parameter.option, dest=parameter.name, type=parameter_value(parameter),
                        default=None if live else parameter.default,
                        metavar=parameter.name.upper(),
                        help=f"{parameter.help} ({parameter.describe_range()}{where})")
-
-
-def _parameter_value(parameter: Parameter):
-    def convert(text: str):
-        try:
-            value = text if parameter.kind == "choice" else float(text)
-            return parameter.check(value)
-        except ValueError as reason:
-            raise argparse.ArgumentTypeError(str(reason)) from None
-
-    convert.__name__ = parameter.name  # argparse names the type in its messages
-    return convert
 
 
 def _live_control_help() -> str:
@@ -249,20 +241,6 @@ def _live_control_help() -> str:
     ])
 
 
-def _cc_map(text: str) -> dict[int, str]:
-    try:
-        return parse_cc_map(text)
-    except ValueError as reason:
-        raise argparse.ArgumentTypeError(str(reason)) from None
-
-
-def _host_and_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:9001")
-    return host, int(port)
-
-
 def _add_ports(verbs) -> None:
     ports = verbs.add_parser("ports", help="list MIDI ports per backend",
                              description="List the MIDI ports of every MIDI system on this machine, or why one "
@@ -276,17 +254,6 @@ def _add_link(verbs) -> None:
                             "many peers it has (Link gives them no names), its tempo and its transport. Needs "
                             "the link extra: pip install 'livegen[link]'.")
     link.set_defaults(handler=_run_link)
-
-
-def _midi_value(text: str, lowest: int = 0) -> int:
-    value = int(text)
-    if not lowest <= value <= 127:
-        raise argparse.ArgumentTypeError(f"this MIDI value is {lowest}-127, not {value}")
-    return value
-
-
-def _velocity(text: str) -> int:
-    return _midi_value(text, lowest=1)  # a note-on with velocity 0 is a note-off
 
 
 def _add_generate(verbs) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from livegen.abc.fields import parse_meter
 from livegen.cli.help_format import DefaultsHelpFormatter
+from livegen.control.parameters import Parameter, parse_cc_map
 from livegen.errors import LivegenError
 from livegen.perform.midi_file import MAX_TEMPO_US, MIN_TEMPO_US, time_signature, time_signature_problem
 
@@ -108,6 +109,46 @@ def _check_writable_ancestor(path: Path) -> None:
         raise argparse.ArgumentTypeError(f"cannot make {path}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write in {existing} (permission denied)")
+
+
+def midi_value(text: str, lowest: int = 0) -> int:
+    value = _number(text, int, "a whole number")
+    if not lowest <= value <= 127:
+        raise argparse.ArgumentTypeError(f"this MIDI value is {lowest}-127, not {value}")
+    return value
+
+
+def velocity(text: str) -> int:
+    return midi_value(text, lowest=1)  # a note-on with velocity 0 is a note-off
+
+
+def host_and_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:9001")
+    return host, int(port)
+
+
+def cc_map(text: str) -> dict[int, str]:
+    """`--cc temperature=74,tempo=71` as {cc: name}."""
+    try:
+        return parse_cc_map(text)
+    except ValueError as reason:
+        raise argparse.ArgumentTypeError(str(reason)) from None
+
+
+def parameter_value(parameter: Parameter):
+    """The type function of a live parameter's option: the parameter table's own check."""
+
+    def convert(text: str):
+        try:
+            value = text if parameter.kind == "choice" else float(text)
+            return parameter.check(value)
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(str(reason)) from None
+
+    convert.__name__ = parameter.name  # argparse names the type in its messages
+    return convert
 
 
 def _number(text: str, kind: type, what: str):
