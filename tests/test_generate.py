@@ -8,15 +8,17 @@ from dataclasses import replace
 from fractions import Fraction
 
 import mido
+import numpy as np
 import pytest
 
 from livegen.abc import AbcStreamParser, Diagnostic, parse_tunes
 from livegen.abc.collection import read_abc_file, split_tunes
-from livegen.compose.composer import TunePlan
+from livegen.compose.composer import TuneComposer, TunePlan
 from livegen.compose.constraints import AbcConstraints, BarTracker
 from livegen.compose.form import FORM_NAMES, FormTracker, plan_form
-from livegen.compose.sampler import SamplingSettings
+from livegen.compose.sampler import Sampler, SamplingSettings
 from livegen.errors import LivegenError
+from livegen.model.engine import Engine
 from livegen.model.model_file import load_model
 from livegen.offline.abc2midi_check import check_tune
 from livegen.offline.form_reader import read_tune
@@ -222,6 +224,24 @@ def test_a_named_form_is_kept(model, abc2midi):
     with pytest.raises(LivegenError, match="form"):
         plan_form("ABAB")
 
+
+
+@pytest.mark.parametrize("asked_after", [":|", ":|\n"])
+def test_a_tune_asked_to_end_after_a_strain_ends_with_it_not_with_the_next_strains_opening(model, asked_after):
+    """New tune pressed as a repeated strain closes: the tune ends there, no dangling |: (it once ended '|:')."""
+    engine, sampler = Engine(model), Sampler(SamplingSettings(0.05), seed=5)
+    composer = TuneComposer(TunePlan(meter="6/8", tune_type="jig", form="AABB"), model.vocabulary)
+    logits = None
+    while not composer.finished and not "".join(composer.text).endswith(asked_after):
+        character = composer.next_character(sampler, logits)
+        composer.accept(character)
+        logits = engine.step(np.array([model.vocabulary.id_of(character)]))[0]
+    composer.end_at_next_bar()
+    while not composer.finished:
+        composer.accept(composer.next_character(sampler, logits))
+        logits = engine.step(np.array([model.vocabulary.id_of(composer.text[-1])]))[0]
+    text = "".join(composer.text)
+    assert text.rstrip("\n").endswith(":|") and text.count(":|") == 1, text[-60:]
 
 SWEEP = [  # temperature, top-p, constrained: the extremes of every setting
     (0.05, 1.0, True), (3.0, 1.0, True), (1.0, 0.05, True), (3.0, 0.5, True), (3.0, 1.0, False)]

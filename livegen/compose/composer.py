@@ -97,6 +97,7 @@ class TuneComposer:
         self._header_after_title = plan.header_after_title() if plan.prime is None else ""
         self._ending = False
         self._end_requested = False
+        self._next_strain_opening: deque[str] = deque()  # after a strain's bar line: a new line, maybe |:
         self._tonic_chord_written = False
         self.dead_ends = 0
         if not self._forced:
@@ -116,6 +117,13 @@ class TuneComposer:
 
     def forced_character(self) -> str | None:
         """The next character if the plan, the form or the ending dictates it, else None (sample it)."""
+        if not self._forced and self._next_strain_opening:
+            if self._end_requested:  # the tune ends with the strain just closed, not with a dangling |:
+                self._next_strain_opening.clear()
+                self._forced.extend("\n\n")
+                self._ending = True
+            else:  # a token at a time, so that a request between them is still in time
+                self._forced.extend(self._next_strain_opening.popleft())
         if not self._forced:
             self._plan_form()
         if not self._forced:
@@ -173,9 +181,13 @@ class TuneComposer:
         if form is None or self.finished or self._ending:
             return
         if self.bars.strain_closing_due():
-            self._forced.extend(form.closing_bar_line() + form.after_strain())
+            self._forced.extend(form.closing_bar_line())
             if form.in_final_bar:
+                self._forced.extend(form.after_strain())
                 self._ending = True
+            else:
+                opening = form.after_strain()  # "\n", then |: before a repeated strain
+                self._next_strain_opening.extend([opening[0], opening[1:]] if len(opening) > 1 else [opening])
         elif (form.in_final_bar and not self._tonic_chord_written and self.bars.chord_symbols
               and self.parser.context in (Context.MUSIC, Context.LINE_START) and not self._chord_in_this_bar()):
             self._tonic_chord_written = True
