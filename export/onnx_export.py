@@ -203,6 +203,7 @@ def model_card(record: dict, config: ModelConfig) -> dict:
         "weights": "float32",
         **{key: record.get(key) for key in ("corpus", "tunes", "validation_tunes", "validation_bits_per_char",
                                              "epochs", "batch_size", "sequence_length", "learning_rate",
+                                             "learning_rate_schedule", "transposed_copies", "transposed_to",
                                              "characters_per_second", "command", "date")},
     }
 

@@ -65,8 +65,9 @@ class StepModelFile:
             f"layers: {self.layers} x LSTM({self.units}), embedding {card.get('embedding')}, "
             f"dropout {card.get('dropout')}, vocabulary {len(self.vocabulary)} characters, "
             f"{card.get('weights')} weights",
-            f"corpus: {card.get('corpus')} ({card.get('tunes')} training tunes, "
-            f"{card.get('validation_tunes')} validation tunes)",
+            f"corpus: {card.get('corpus')} ({card.get('tunes')} training tunes"
+            + (f" and {card['transposed_copies']:,} copies in other keys" if card.get("transposed_copies") else "")
+            + f", {card.get('validation_tunes')} validation tunes)",
             f"validation: {card.get('validation_bits_per_char'):.3f} bits/char after {card.get('epochs')} epochs",
             f"trained: {card.get('date')} with: {card.get('command')}",
         ]
