@@ -99,6 +99,7 @@ class Generation:
                 finished += 1
             except Interrupted:
                 start = None
+                scheduler.discard_held()
                 scheduler.output.panic()  # also catches notes scheduled while the interruption was arriving
         if start is not None and not scheduler.stop_requested:
             scheduler.wait_until_played(start)

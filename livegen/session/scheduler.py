@@ -1,8 +1,12 @@
 """Scheduling on the clock: settled cues become MIDI messages at clock times, and the generation thread waits.
 
 The generation thread hands the Scheduler each batch of settled cues; it
-starts a clock that livegen starts itself with the first notes, times every
-cue on the clock (humanised if asked), and queues it for the output thread.
+starts a clock that livegen starts itself with the first notes, and holds
+the cues until the playhead is within the lookahead of them: only then is a
+cue timed on the clock (humanised if asked) and queued for the output
+thread. A batch can reach far ahead (a repeat sign settles the whole strain
+again at once); holding it keeps a tempo change, from a control or a Link
+peer, audible within the lookahead, with no note already queued moved.
 Between characters the generation thread waits here until the playhead is
 within the lookahead of what is settled, waking early for anything that
 ends the tune being written (a stop request or an interruption), which
@@ -11,6 +15,7 @@ surfaces as Interrupted.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import threading
@@ -58,6 +63,8 @@ class Scheduler:
         self._wake = threading.Event()  # something moved: the generation thread looks again at once
         self._scheduling = threading.Lock()  # held while cues are timed and queued, and while the tempo changes
         self._queued_until = 0.0  # the last session beat queued for the output thread
+        self._held: list[tuple[Fraction, bool, int, Cue]] = []  # a heap of cues beyond the lookahead, by beat
+        self._held_count = itertools.count()  # ties broken in the order handed over
         self._melody_onsets: deque[tuple[float, int]] = deque()  # (time, pitch) scheduled, not yet reported
         self._last_note: int | None = None
         self._humanise_rng = np.random.default_rng(controls["seed"])
@@ -93,16 +100,34 @@ class Scheduler:
     # The generation thread.
 
     def schedule(self, cues: list[Cue]) -> None:
-        """Hand settled cues to the output thread at their clock times (starting the clock if livegen starts it)."""
+        """Take settled cues (starting the clock if livegen starts it); those within the lookahead are queued."""
         if not cues:
             return
         with self._scheduling:
             if not self.clock.running and not self.clock.follows_transport:
                 self.clock.start(float(cues[0].beat), time.monotonic() + START_MARGIN_S)
                 self._queued_until = float(cues[0].beat)
-            for cue in cues:
+            for cue in cues:  # at one beat an end before a start, as the live player orders them
+                heapq.heappush(self._held, (cue.beat, cue.starts, next(self._held_count), cue))
+        self.release_due()
+
+    def release_due(self) -> None:
+        """Time and queue the held cues the playhead is now within the lookahead of (none while the DAW is
+        stopped: they wait for its transport, or are discarded if it moved)."""
+        with self._scheduling:
+            playhead = self.clock.beat_at(time.monotonic())
+            if playhead is None:
+                return
+            horizon = playhead + self.lookahead_beats
+            while self._held and self._held[0][0] < horizon:
+                cue = heapq.heappop(self._held)[3]
                 self._queue(cue)
                 self._queued_until = max(self._queued_until, float(cue.beat))
+
+    def discard_held(self) -> None:
+        """The tune was interrupted: what it had not queued yet is not played."""
+        with self._scheduling:
+            self._held.clear()
 
     def _queue(self, cue: Cue) -> None:
         at = self.clock.time_of(cue.beat)
@@ -147,6 +172,7 @@ class Scheduler:
     def wait_until_needed(self, played_until: Fraction, moves: int) -> None:
         """Return once the playhead is within the lookahead of what has been settled."""
         lookahead = self.lookahead_beats
+        self.release_due()
         while True:
             self.check(moves)
             now = time.monotonic()
@@ -174,6 +200,7 @@ class Scheduler:
         self._wake.wait(seconds)
         self._wake.clear()
         self.check(moves)
+        self.release_due()
 
     def check(self, moves: int) -> None:
         """Raise Interrupted if livegen is stopping or anything interrupted since `moves` was read."""
