@@ -51,17 +51,22 @@ def time_eval(tune: str, reference: str) -> tuple[float, int]:
 
 
 def judge_in_process(megabytes: float) -> None:
+    """Read from a file as `livegen eval FILE` reads it, then judged by the form reader and copy check."""
     from livegen.offline.copy_check import CopyIndex
-    from livegen.offline.evaluate import judge_tune
+    from livegen.offline.evaluate import judge_tune, read_abc_texts
 
-    text = chord_symbols_tune(int(megabytes * 1e6 / 5.28))  # 5.28 characters per symbol
     copies = CopyIndex([identical_bars_tune(64, "Reference")])
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.process_time()
-    judge_tune(text, None, copies)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tune.abc"
+        path.write_text(chord_symbols_tune(int(megabytes * 1e6 / 5.28)))  # 5.28 characters per symbol
+        size = path.stat().st_size
+        peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.process_time()
+        for text in read_abc_texts(path):
+            judge_tune(text, None, copies)
     seconds = time.process_time() - start
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
-    print(f"| {len(text) / 1e6:.1f} MB, one tune | {seconds:.1f} s CPU | peak memory +{grown:.0f} MB |", flush=True)
+    print(f"| {size / 1e6:.1f} MB, one tune | {seconds:.1f} s CPU | peak memory +{grown:.0f} MB |", flush=True)
 
 
 def main() -> None:

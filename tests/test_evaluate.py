@@ -11,7 +11,8 @@ import pytest
 
 from livegen.abc.collection import read_abc_file, split_tunes
 from livegen.offline.copy_check import CopyIndex, bar_texts
-from livegen.offline.evaluate import evaluate
+from livegen.offline.evaluate import MAX_TUNE_CHARACTERS, evaluate, read_abc_texts
+from livegen.offline.form_reader import read_tune
 
 HEADER = "X:1\nT:Test\nM:4/4\nL:1/8\nK:G\n"
 GOOD_BAR = "GABc dBAG|"
@@ -148,3 +149,16 @@ def test_a_wrong_reference_path_is_said_before_any_tune_is_composed():
     result = subprocess.run([sys.executable, "-m", "livegen", "eval", "-n", "500", "--reference", "/nonexistent"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and result.stderr.strip() == "livegen: error: no ABC files at /nonexistent"
+
+
+def test_a_tune_longer_than_an_hour_is_judged_on_its_first_bars_with_one_warning(tmp_path, caplog):
+    """A 2 MB tune once took eval +223 MB per 20 MB: it is judged on its bars up to MAX_TUNE_CHARACTERS."""
+    path = tmp_path / "long.abc"
+    tune = "X:1\nT:Long\nM:4/4\nL:1/8\nK:G\n" + '"G"GABc "D7"dcBA|' * 125_000
+    path.write_text(tune + "\n")
+    (text,) = read_abc_texts(path)
+    assert MAX_TUNE_CHARACTERS - len('"G"GABc "D7"dcBA|') < len(text) <= MAX_TUNE_CHARACTERS
+    assert text.endswith("|") and read_tune(text).bar_faults == []  # cut at a bar line: every bar whole
+    (warning,) = [record.getMessage() for record in caplog.records]
+    (whole,) = split_tunes(read_abc_file(path))
+    assert warning == f"tune 1 is {len(whole):,} characters long: judged on its first {len(text):,}"

@@ -11,6 +11,7 @@ The same figures for the corpus stand beside them.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import sys
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,11 @@ from livegen.errors import LivegenError
 from livegen.offline.abc2midi_check import Abc2midiVerdict, abc2midi_available, check_tunes
 from livegen.offline.copy_check import CopyIndex, bar_texts
 from livegen.offline.form_reader import read_tune
+
+log = logging.getLogger(__name__)
+
+MAX_TUNE_CHARACTERS = 100_000  # a tune is judged on its bars up to here: about an hour of music, where abc2midi
+# gives up ("file runaway"); the longest corpus tune is a few KB. Keeps eval's memory bounded (see BENCHMARKS.md)
 
 COPYING_LIMIT_BARS = 4
 SHORT_TUNE_BARS = 8
@@ -186,7 +192,17 @@ def read_abc_texts(path: Path) -> list[str]:
     texts = [tune for candidate in paths for tune in split_tunes(read_abc_file(candidate))]
     if not texts:
         raise LivegenError(f"{path} holds no tunes (no X: lines)")
-    return texts
+    return [_bounded(text, number) for number, text in enumerate(texts, 1)]
+
+
+def _bounded(text: str, number: int) -> str:
+    """The tune, or its bars up to MAX_TUNE_CHARACTERS, with a warning: a longer one is judged on that much."""
+    if len(text) <= MAX_TUNE_CHARACTERS:
+        return text
+    last_bar_line = text.rfind("|", 0, MAX_TUNE_CHARACTERS)
+    kept = text[:last_bar_line + 1] if last_bar_line > 0 else text[:MAX_TUNE_CHARACTERS]
+    log.warning("tune %d is %s characters long: judged on its first %s", number, f"{len(text):,}", f"{len(kept):,}")
+    return kept
 
 
 def compare_with_corpus(texts: list[str], corpus_texts: list[str] | None) -> Comparison:
