@@ -25,12 +25,14 @@ from test_output import is_all_notes_off, left_sounding
 from livegen.abc import parse_tunes
 from livegen.abc.collection import read_abc_file
 from livegen.control.parameters import FEEDBACK_HERE, PARAMETERS, TUNE_BAR, TUNE_NOTE, TUNE_TITLE, VALUE_PARAMETERS
+from livegen.perform.arrangement import PerformedNote
 from livegen.perform.render import perform
 from livegen.realtime.midi_port import open_output
 from livegen.testing.bad_osc import flood_packets
 from livegen.testing.daemon_harness import note_ons, session_folder
 
 MELODY = 0  # channel
+RECORDING_LAG_S = 3.0  # session.abc is brought up to date at each bar line written and at least once a second
 JITTER_S = 0.05  # the most one note may arrive off its time, on a machine busy with other work
 
 
@@ -69,11 +71,18 @@ def steered(livegen, midi_reader, *options: str):
     return run, reader, Osc(run.osc_port())
 
 
+def written_melody(folder: Path) -> list[tuple[int, PerformedNote]]:
+    """The session's melody as written so far, each note with its tune's index."""
+    return [(index, note) for index, events in enumerate(parse_tunes(read_abc_file(folder / "session.abc")))
+            for note in perform(events).notes if note.channel == MELODY]
+
+
 def heard_melody(received, folder: Path) -> list[HeardNote]:
     """The melody heard, note by note against the session's tunes (untransposed); fails if they don't line up."""
-    written = [(index, note) for index, events in enumerate(parse_tunes(read_abc_file(folder / "session.abc")))
-               for note in perform(events).notes if note.channel == MELODY]
     heard = [record for record in note_ons(received) if record.message.channel == MELODY]
+    deadline = time.monotonic() + RECORDING_LAG_S  # while running, session.abc may lag what was just heard
+    while len(written := written_melody(folder)) < len(heard) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(heard) <= len(written), "more melody heard than written"
     return [HeardNote(record.arrival, record.message.velocity, record.message.note, note.pitch, float(note.start),
                       index) for record, (index, note) in zip(heard, written)]

@@ -49,7 +49,6 @@ RECONNECT_DELAYS_S = (0.6, 1.0, 2.0)
 SWITCH_INTERVAL_S = 0.0005
 REALTIME_PRIORITY = 3  # SCHED_FIFO: above every ordinary thread, below JACK's own threads
 ALL_NOTES_OFF = 123
-DRAIN_S = 0.1  # between the last messages and closing the port: see _close_port
 
 
 class Port(Protocol):
@@ -321,13 +320,8 @@ class OutputThread:
         self._next_attempt = time.monotonic() + RECONNECT_DELAYS_S[0]
 
     def _close_port(self) -> None:
-        """Close the port once what was just sent is out: rtmidi's JACK output hands messages to JACK's next
-        process cycle, and a port closed before it ran lost the final note-offs (1 close in 30 on a busy
-        machine). DRAIN_S covers a cycle of up to 4,096 frames at 48 kHz."""
         port, self._port = self._port, None
         if port is not None:
-            if port.alive():
-                time.sleep(DRAIN_S)
             try:
                 port.close()
             except Exception:
