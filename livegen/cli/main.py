@@ -124,7 +124,6 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threads", type=positive_int, default=1, help="onnxruntime threads")
 
 
-
 def _add_run(verbs) -> None:
     run = verbs.add_parser(
         "run",
