@@ -25,7 +25,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from livegen.errors import LivegenError
 from livegen.export.model import ModelConfig, logits_model, lstm_name
-from livegen.export.train import TRAINING_RECORD
+from livegen.export.run_folder import TRAINING_RECORD
 from livegen.model.model_file import (
     FORMAT_VERSION,
     LOGITS_OUTPUT,

@@ -39,10 +39,10 @@ from livegen.export import distribute, transpose
 from livegen.export.corpus import Tune, corpus_text, load_tunes
 from livegen.export.keras_multiworker import repaired_fit
 from livegen.export.model import ModelConfig, build_sequence_model, cross_entropy_totals
+from livegen.export.run_folder import BACKUP_FOLDER, TRAINING_RECORD, check_run_folder
 from livegen.model.sizes import SHIPPED_SIZES
 from livegen.model.vocab import Vocabulary
 
-TRAINING_RECORD = "training.json"
 HISTORY = "history.json"
 BEST_MODEL = "best.keras"
 PARITY_CHARACTERS = 500
@@ -258,11 +258,8 @@ def train(options: TrainingOptions) -> Path:
     """Run (or resume) a training run, as one of options.strategy's workers; returns the path of the best model."""
     workers = distribute.start(options.strategy, options.devices, options.mixed_precision)
     run = options.out
-    backup = run / "backup" / f"worker-{workers.index}" if workers.count > 1 else run / "backup"
-    if options.resume and not backup.exists():
-        raise LivegenError(f"nothing to resume in {run}: no interrupted training run is there")
-    if not options.resume and (run / TRAINING_RECORD).exists():
-        raise LivegenError(f"{run} already holds a training run: pass --resume to continue it, or choose another --out")
+    backup = run / BACKUP_FOLDER / f"worker-{workers.index}" if workers.count > 1 else run / BACKUP_FOLDER
+    check_run_folder(run, options.resume, backup)
     replicas = workers.strategy.num_replicas_in_sync
     if options.batch_size % replicas:
         raise LivegenError(f"--batch-size {options.batch_size} is the global batch: it must split evenly over "

@@ -62,6 +62,15 @@ def a_file(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture
+def finished_run(tmp_path) -> Path:
+    """A run folder whose training record is written, as a finished run leaves it."""
+    run = tmp_path / "finished"
+    run.mkdir()
+    (run / "training.json").write_text("{}")
+    return run
+
+
 CASES = {
     "output folder is a file": (["generate", "-o", "{a_file}", "-n", "1", *NO_MODEL], None, "is a file, not a folder"),
     "output folder inside a file": (["render", "{a_file}", "-o", "{a_file}/out"], None, "is a file, not a folder"),
@@ -81,14 +90,19 @@ CASES = {
     "train into a file": (["train", "--data", "{tmp_path}", "--out", "{a_file}"], "tensorflow", "is a file"),
     "train with no epochs": (["train", "--epochs", "0"], "tensorflow", "at least 1"),
     "train with dropout 1": (["train", "--dropout", "1"], "tensorflow", "less than 1"),
+    "train --resume with nothing to resume": (["train", "--data", "{tmp_path}", "--out", "{tmp_path}/new", "--resume"],
+                                              "tensorflow", "nothing to resume"),
+    "train into a finished run": (["train", "--data", "{tmp_path}", "--out", "{finished_run}"], "tensorflow",
+                                  "already holds a training run"),
     "an unknown option": (["generate", "--no-such-option"], None, "unrecognized arguments"),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_a_mistake_is_one_line_and_status_2_before_any_slow_work(case, a_file, tmp_path):
+def test_a_mistake_is_one_line_and_status_2_before_any_slow_work(case, a_file, finished_run, tmp_path):
     arguments, missing_module, reason = CASES[case]
-    arguments = [argument.format(a_file=a_file, tmp_path=tmp_path) for argument in arguments]
+    arguments = [argument.format(a_file=a_file, tmp_path=tmp_path, finished_run=finished_run)
+                 for argument in arguments]
     result = livegen(arguments, missing_module)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

@@ -428,6 +428,9 @@ def _run_train(arguments, argv) -> None:
     if arguments.resume and arguments.out is None:
         raise LivegenError("--resume needs --out naming the run folder to continue")
     out = arguments.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    from livegen.export.run_folder import check_run_folder  # before TensorFlow loads, which takes seconds
+
+    check_run_folder(out, arguments.resume)
     train_module, _ = _training_modules()
     options = train_module.TrainingOptions(
         data=data, out=out, embedding=arguments.embedding, units=arguments.units, layers=arguments.layers,
