@@ -64,7 +64,7 @@ def arrange_melody(items: list, settings: ArrangementSettings, first: int = 0) -
         PerformedNote(
             _beats(note.onset), _beats(note.duration), settings.melody_channel,
             fit_range(note.pitch + settings.transpose, settings.lowest, settings.highest),
-            _clamp_velocity(settings.velocity + accent(note.onset, bars, meters, settings.accent)),
+            clamp_velocity(settings.velocity + accent(note.onset, bars, meters, settings.accent)),
         )
         for note in melody[first:]
     ]
@@ -132,5 +132,5 @@ def _beats(whole_notes: Fraction) -> Fraction:
     return whole_notes * BEATS_PER_WHOLE
 
 
-def _clamp_velocity(velocity: int) -> int:
+def clamp_velocity(velocity: int) -> int:
     return max(1, min(127, velocity))

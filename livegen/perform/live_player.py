@@ -19,11 +19,18 @@ A chord symbol followed at once by another sounds nothing, as in `render`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from livegen.abc import Chord, ChordSymbol, EndOfTune, Event, Note, TimedChordSymbol, play_order, timeline
-from livegen.perform.arrangement import BEATS_PER_WHOLE, ArrangementSettings, arrange_melody, chord_pitches
+from livegen.perform.arrangement import (
+    BEATS_PER_WHOLE,
+    ArrangementSettings,
+    arrange_melody,
+    chord_pitches,
+    clamp_velocity,
+    fit_range,
+)
 
 MUSICAL = (Note, Chord, ChordSymbol)
 
@@ -37,10 +44,27 @@ class Cue:
     pitch: int
     velocity: int = 0
     lasts: Fraction = Fraction(0)  # a start: beats until its end (a melody note), or at least (a chord)
+    settings: ArrangementSettings | None = field(default=None, compare=False, repr=False)  # as arranged
 
     @property
     def starts(self) -> bool:
         return self.velocity > 0
+
+    def voiced(self, transpose: int, melody_velocity: int) -> tuple[int, int]:
+        """Its pitch and velocity under the transposition and velocity controls as they are now.
+
+        A repeat settles a whole strain at once, bars ahead of the playhead: a
+        cue is voiced again as it is queued, so the key and velocity faders
+        reach it within the lookahead, not after the repeat.
+        """
+        arranged = self.settings
+        if arranged is None:
+            return self.pitch, self.velocity
+        pitch = self.pitch + transpose - arranged.transpose
+        if self.channel != arranged.melody_channel:
+            return fit_range(pitch, 0, 127), self.velocity
+        return (fit_range(pitch, arranged.lowest, arranged.highest),
+                clamp_velocity(self.velocity + melody_velocity - arranged.velocity))
 
 
 class LivePlayer:
@@ -87,8 +111,8 @@ class LivePlayer:
         cues = []
         for note in fresh:
             start = self.start_beat + note.start
-            cues += [Cue(start, note.channel, note.pitch, note.velocity, note.duration),
-                     Cue(start + note.duration, note.channel, note.pitch)]
+            cues += [Cue(start, note.channel, note.pitch, note.velocity, note.duration, self.settings),
+                     Cue(start + note.duration, note.channel, note.pitch, settings=self.settings)]
             self._played_until = max(self._played_until, note.start + note.duration)
         self._melody_out += len(fresh)
         return cues
@@ -109,13 +133,14 @@ class LivePlayer:
                 if until is None or until > onset:
                     lasts = (self._played_until if until is None else until) - onset
                     self._chord_sounding = [Cue(self.start_beat + onset, self.settings.chord_channel, pitch,
-                                                self.settings.chord_velocity, lasts)
+                                                self.settings.chord_velocity, lasts, self.settings)
                                             for pitch in chord_pitches(chord.symbol, self.settings)]
                     cues += self._chord_sounding
                 self._chord_started = True
             if until is None:
                 break
-            cues += [Cue(self.start_beat + until, cue.channel, cue.pitch) for cue in self._chord_sounding]
+            cues += [Cue(self.start_beat + until, cue.channel, cue.pitch, settings=cue.settings)
+                     for cue in self._chord_sounding]
             self._chord_sounding, self._chord_started = [], False
             self._chords_done += 1
         return cues

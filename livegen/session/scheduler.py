@@ -6,7 +6,9 @@ the cues until the playhead is within the lookahead of them: only then is a
 cue timed on the clock (humanised if asked) and queued for the output
 thread. A batch can reach far ahead (a repeat sign settles the whole strain
 again at once); holding it keeps a tempo change, from a control or a Link
-peer, audible within the lookahead, with no note already queued moved.
+peer, audible within the lookahead, with no note already queued moved, and
+a cue is voiced as it is queued, so the key and velocity faders reach it as
+soon (its note-off goes to the pitch its note-on was voiced at).
 Between characters the generation thread waits here until the playhead is
 within the lookahead of what is settled, waking early for anything that
 ends the tune being written (a stop request or an interruption), which
@@ -20,7 +22,7 @@ import itertools
 import math
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from fractions import Fraction
 
 import mido
@@ -65,6 +67,7 @@ class Scheduler:
         self._queued_until = 0.0  # the last session beat queued for the output thread
         self._held: list[tuple[Fraction, bool, int, Cue]] = []  # a heap of cues beyond the lookahead, by beat
         self._held_count = itertools.count()  # ties broken in the order handed over
+        self._sounding: dict[tuple[int, int], deque[int]] = defaultdict(deque)  # (channel, cue pitch): as voiced
         self._melody_onsets: deque[tuple[float, int]] = deque()  # (time, pitch) scheduled, not yet reported
         self._last_note: int | None = None
         self._humanise_rng = np.random.default_rng(controls["seed"])
@@ -128,21 +131,26 @@ class Scheduler:
         """The tune was interrupted: what it had not queued yet is not played."""
         with self._scheduling:
             self._held.clear()
+            self._sounding.clear()  # the panic that follows ends every note
 
     def _queue(self, cue: Cue) -> None:
         at = self.clock.time_of(cue.beat)
         if at is None:
             raise Interrupted  # the DAW stopped between two cues (the panic that follows ends what started)
-        if not cue.starts:
-            self.output.schedule(mido.Message("note_off", channel=cue.channel, note=cue.pitch), at)
+        key = (cue.channel, cue.pitch)
+        if not cue.starts:  # the pitch its start was voiced at, whatever the transposition is now
+            voiced = self._sounding[key].popleft() if self._sounding[key] else cue.pitch
+            self.output.schedule(mido.Message("note_off", channel=cue.channel, note=voiced), at)
             return
+        pitch, velocity = cue.voiced(self.controls["transpose"], self.controls["velocity"])
+        self._sounding[key].append(pitch)
         # A start's end is timed only to humanise it: a Link clock keeps every beat it has timed where it is,
         # and a chord's end (an "at least"), timed early, would hold back a tempo change for that long.
         until = self.clock.time_of(cue.beat + cue.lasts) if self.controls["humanise"] > 0 else None
-        delay, velocity = self._humanised(cue.velocity, until - at if until is not None else 0.0)
+        delay, velocity = self._humanised(velocity, until - at if until is not None else 0.0)
         if cue.channel == self.controls["melody_channel"] - 1:
-            self._melody_onsets.append((at + delay, cue.pitch))
-        self.output.schedule(mido.Message("note_on", channel=cue.channel, note=cue.pitch, velocity=velocity),
+            self._melody_onsets.append((at + delay, pitch))
+        self.output.schedule(mido.Message("note_on", channel=cue.channel, note=pitch, velocity=velocity),
                              at + delay)
 
     def _humanised(self, velocity: int, length_s: float) -> tuple[float, int]:
