@@ -8,7 +8,7 @@ import dataclasses
 from livegen.cli.main import DEFAULT_CORPUS, build_parser
 from livegen.model.sizes import SHIPPED_SIZES
 from livegen.perform.arrangement import ArrangementSettings
-from livegen.session.options import DaemonOptions, OscOptions
+from livegen.session.options import DEFAULT_CONTROL_PORT, DaemonOptions, OscOptions
 
 
 def test_the_default_corpus_is_found_from_any_folder(nottingham, monkeypatch, tmp_path):
@@ -22,6 +22,7 @@ def test_the_command_line_reads_its_defaults_from_the_options():
     assert (run.port, run.backend, run.clock, run.clock_port, run.lookahead, run.max_length) == (
         session.port, session.backend, session.clock, session.clock_port, session.lookahead_beats, session.max_length)
     assert (run.osc_host, run.osc_port) == (osc.host, osc.port)
+    assert run.control_port == DEFAULT_CONTROL_PORT
     assert (run.chord_velocity, run.accent, run.lowest, run.highest) == (
         arrangement.chord_velocity, arrangement.accent, arrangement.lowest, arrangement.highest)
     train = build_parser().parse_args(["train"])

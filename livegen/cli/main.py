@@ -60,6 +60,7 @@ from livegen.realtime.link_clock import describe_session, load_link
 from livegen.realtime.midi_port import BACKEND_CHOICES, format_ports, list_ports
 from livegen.realtime.recorder import default_sessions_folder
 from livegen.session.daemon import DaemonOptions, OscOptions, run_daemon
+from livegen.session.options import DEFAULT_CONTROL_PORT
 from livegen.session.status_line import LineAwareHandler, StatusLine
 
 TRAINING_EXTRA_HINT = "pip install 'livegen[train]' (from a checkout: pip install -e '.[train]')"
@@ -151,7 +152,7 @@ def _add_run(verbs) -> None:
                       help="with --clock link: the session's transport (Live's play and stop) starts and stops livegen")
     midi.add_argument("--clock-port", default=DaemonOptions.clock_port,
                       help="input port the DAW sends its MIDI clock to")
-    midi.add_argument("--control-port", default="LiveGen Control",
+    midi.add_argument("--control-port", default=DEFAULT_CONTROL_PORT,
                       help="input port for MIDI control changes (the same name as --clock-port shares one "
                       "port)")
     midi.add_argument("--cc", type=cc_map, default=None, metavar="NAME=CC[,NAME=CC...]",

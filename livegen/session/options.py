@@ -14,6 +14,8 @@ from livegen.control.osc_server import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
 from livegen.control.parameters import DEFAULT_CC_MAP
 from livegen.perform.arrangement import ArrangementSettings
 
+DEFAULT_CONTROL_PORT = "LiveGen Control"  # what `livegen run` listens on for MIDI CC unless told --no-cc
+
 
 @dataclass(frozen=True)
 class OscOptions:
@@ -38,6 +40,7 @@ class DaemonOptions:
     arrangement: ArrangementSettings = ArrangementSettings()  # channels, velocity, transpose: from the parameters
     record: Path | None = None  # parent folder of the session folder; None: the per-user default
     tunes: int | None = None  # stop after this many finished tunes; None: play until stopped
-    control_port: str | None = None  # MIDI input for control changes; None: none
+    control_port: str | None = None  # MIDI input for control changes; None: none (the CLI's default:
+    # DEFAULT_CONTROL_PORT, so a script embedding the daemon opens no port it did not ask for)
     cc_map: dict = field(default_factory=lambda: dict(DEFAULT_CC_MAP))  # controller number: parameter name
     osc: OscOptions | None = None  # None: no OSC
