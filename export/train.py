@@ -61,7 +61,7 @@ class TrainingOptions:
     sequence_length: int = 128
     learning_rate: float = 2e-3
     patience: int = 3
-    learning_rate_schedule: str = "constant"  # or "plateau": halve it after an epoch without improvement
+    learning_rate_schedule: str = "plateau"  # halve it after an epoch without improvement; or "constant"
     transpose_to: str = "auto"  # "none", or tonics "G,D,A" (see split_corpus)
     max_tunes: int | None = None
     seed: int = 0

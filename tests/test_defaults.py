@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from livegen.cli.main import DEFAULT_CORPUS, build_parser
+from livegen.model.model_file import load_model
 from livegen.model.sizes import SHIPPED_SIZES
 from livegen.perform.arrangement import ArrangementSettings
 from livegen.session.options import DEFAULT_CONTROL_PORT, DaemonOptions, OscOptions
@@ -28,3 +29,13 @@ def test_the_command_line_reads_its_defaults_from_the_options():
     train = build_parser().parse_args(["train"])
     assert {name: getattr(train, name) for name in ("embedding", "units", "layers", "dropout")} == (
         dataclasses.asdict(SHIPPED_SIZES))
+
+
+def test_livegen_train_with_no_options_trains_the_shipped_model_again():
+    """The shipped model's card records how it was trained; a plain `livegen train` must do the same."""
+    card = load_model().card
+    train = build_parser().parse_args(["train"])
+    trained_with = ("embedding", "units", "layers", "dropout", "batch_size", "sequence_length", "learning_rate",
+                    "learning_rate_schedule")
+    assert {name: card[name] for name in trained_with} == {name: getattr(train, name) for name in trained_with}
+    assert train.transpose_to == "auto" and card["transposed_copies"] > 0

@@ -332,7 +332,7 @@ def _add_train(verbs) -> None:
     train.add_argument("--learning-rate", type=positive_float, default=2e-3,
                        help="Adam learning rate; it belongs with the global batch, so keep it when you add devices "
                        "at the same --batch-size (docs/DISTRIBUTED.md: raising both)")
-    train.add_argument("--learning-rate-schedule", choices=("constant", "plateau"), default="constant",
+    train.add_argument("--learning-rate-schedule", choices=("constant", "plateau"), default="plateau",
                        help="plateau: halve the learning rate after every epoch that does not improve validation")
     train.add_argument("--patience", type=positive_int, default=3,
                        help="epochs without improvement before stopping")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ModelSizes:
     embedding: int = 512
-    units: int = 256  # LSTM units per layer
+    units: int = 320  # LSTM units per layer
     layers: int = 3  # LSTM layers
-    dropout: float = 0.2  # after each LSTM layer
+    dropout: float = 0.4  # after each LSTM layer
 
 
 SHIPPED_SIZES = ModelSizes()
