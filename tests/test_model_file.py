@@ -14,6 +14,7 @@ import pytest
 
 from livegen.errors import LivegenError
 from livegen.model.model_file import default_model_path, load_model
+from livegen.model.sizes import SHIPPED_SIZES
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -21,7 +22,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 def test_the_shipped_model_loads_with_a_complete_card():
     model = load_model()
     assert model.path == default_model_path()
-    assert (model.layers, model.units, model.card["embedding"]) == (3, 256, 512)
+    assert (model.layers, model.units, model.card["embedding"]) == (SHIPPED_SIZES.layers, SHIPPED_SIZES.units,
+                                                                 SHIPPED_SIZES.embedding)
     assert 0 < model.card["validation_bits_per_char"] < 2
     assert "X" in model.vocabulary and "|" in model.vocabulary
 
@@ -30,7 +32,7 @@ def test_info_finds_the_shipped_model_from_any_directory(tmp_path):
     result = subprocess.run([sys.executable, "-m", "livegen", "info"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "3 x LSTM(256)" in result.stdout and "bits/char" in result.stdout
+    assert f"{SHIPPED_SIZES.layers} x LSTM({SHIPPED_SIZES.units})" in result.stdout and "bits/char" in result.stdout
 
 
 def test_a_missing_model_is_named(tmp_path):

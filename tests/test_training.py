@@ -30,6 +30,12 @@ def test_a_tiny_model_learns_and_leaves_a_complete_run_folder(tiny_run):
     assert not (tiny_run / "backup").exists()  # a finished run leaves no resume state
 
 
+# `python -m livegen` with Ctrl-C (SIGINT) raising KeyboardInterrupt, as it does from a terminal: a suite
+# started in the background (nohup ... &) hands its children SIGINT ignored, and the run would never stop.
+WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+               "runpy.run_module('livegen', run_name='__main__')")
+
+
 def test_an_interrupted_run_resumes_where_it_stopped(training_extra, nottingham, tmp_path):
     """Ctrl-C after an epoch, then --resume: training goes on from the last epoch, and each epoch has one row.
 
@@ -41,7 +47,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(training_extra, nottingham,
     history = run / "history.json"
     options = ["--data", str(nottingham), "--out", str(run), "--embedding", "8", "--units", "16", "--layers", "1",
                "--batch-size", "8", "--sequence-length", "32", "--max-tunes", "12", "--patience", "1000"]
-    process = subprocess.Popen([sys.executable, "-m", "livegen", "train", *options, "--epochs", "1000"],
+    process = subprocess.Popen([sys.executable, "-c", WITH_CTRL_C, "train", *options, "--epochs", "1000"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
