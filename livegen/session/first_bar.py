@@ -8,11 +8,15 @@ only once the first bar line is written. So the tune's first cues are held
 until then (the model writes a bar in milliseconds, well inside the margin
 before the tune is due), and then the tune is moved later, if need be, onto
 the bar the clock names (Clock.bar_start). A clock with no bars of its own
-names the beat it is given, and nothing moves.
+names the beat it is given, and nothing moves. On a machine too busy for
+that margin, a tune whose first note is already due starts a whole beat (or
+bar) later, on time, rather than late and off the grid.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import replace
 from fractions import Fraction
 
@@ -21,6 +25,7 @@ from livegen.perform.live_player import Cue, LivePlayer
 from livegen.realtime.clock import Clock
 
 BEAT_RESOLUTION = 960  # a Link downbeat is a float: as a Fraction of the session's beats, to this denominator
+QUEUE_MARGIN_S = 0.01  # a tune placed less than this before its first note is due starts on a later beat
 
 
 class FirstBar:
@@ -57,10 +62,17 @@ class FirstBar:
         return [replace(cue, beat=cue.beat + shift) for cue in held]
 
     def _shift(self, state: ParserState, first_bar: Fraction) -> Fraction:
+        start = self._player.start_beat
+        late_by = self._beats_late(start)
         meter = state.meter
         if meter is None or not meter.bar_length:
-            return Fraction(0)  # free metre: no bars to line up with
+            return late_by  # free metre: no bars to line up with
         pickup = first_bar * 4 if first_bar < meter.bar_length else Fraction(0)
-        downbeat_wanted = self._player.start_beat + pickup
+        downbeat_wanted = start + late_by + pickup
         downbeat = self._clock.bar_start(float(downbeat_wanted), float(meter.bar_length * 4))
-        return max(Fraction(0), Fraction(downbeat).limit_denominator(BEAT_RESOLUTION) - downbeat_wanted)
+        return max(Fraction(0), Fraction(downbeat).limit_denominator(BEAT_RESOLUTION) - downbeat_wanted) + late_by
+
+    def _beats_late(self, start: Fraction) -> Fraction:
+        """Whole beats to move a tune whose first note is already due (none if the clock starts with it)."""
+        earliest = self._clock.beat_at(time.monotonic() + QUEUE_MARGIN_S)
+        return Fraction(math.ceil(earliest - start)) if earliest is not None and start < earliest else Fraction(0)
