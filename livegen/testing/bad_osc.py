@@ -26,6 +26,12 @@ def message(address: str, *arguments) -> bytes:
     return message_builder(address, *arguments).build().dgram
 
 
+# Parameters whose bottom is a player's real request for quiet: play off stops the music, 30 BPM leaves
+# two seconds between quarter notes. A value clamped to it is obeyed, so it has no place in a flood
+# that must not stop the music.
+BOTTOM_QUIETS = ("play", "tempo")
+
+
 def flood_packets(rng: random.Random, clamped: bool = True) -> list[bytes]:
     """Everything a broken or hostile client might send: none of it may stop the music.
 
@@ -40,9 +46,11 @@ def flood_packets(rng: random.Random, clamped: bool = True) -> list[bytes]:
         norms = [math.nan, "x"]
         if clamped:
             bad += [3e38]  # near the top of OSC's 32-bit floats
-            norms += [-5.0, 5.0]
-            if parameter.kind in ("number", "integer") and parameter.name != "tempo":
-                bad += [parameter.low - 1e6, parameter.high + 1e6, -3e38]  # (30 BPM would be music, not attack)
+            norms += [5.0]
+            if parameter.name not in BOTTOM_QUIETS:
+                norms += [-5.0]
+                if parameter.kind in ("number", "integer"):
+                    bad += [parameter.low - 1e6, parameter.high + 1e6, -3e38]
         if not parameter.holds_value:
             bad = [math.nan, "loud"]  # a trigger fires on any true value
         packets += [message(parameter.address, value) for value in bad]
