@@ -232,18 +232,18 @@ def key_text(values: dict[str, object]) -> str | None:
 
 
 def parse_cc_map(text: str) -> dict[int, str]:
-    """`temperature=21,tempo=22` (commas or spaces) as {cc: name}; ValueError naming what is wrong."""
+    """`temperature=21,tempo=22` as {cc: name}; ValueError naming what is wrong (argparse adds --cc)."""
     mapping: dict[int, str] = {}
     for item in text.replace(",", " ").split():
         name, _, number = item.partition("=")
         name = name.replace("-", "_")
         if name not in PARAMETERS:
-            raise ValueError(f"--cc: no parameter {name!r} (parameters: {', '.join(PARAMETERS)})")
+            raise ValueError(f"no parameter {name!r} (parameters: {', '.join(PARAMETERS)})")
         if not number.isdigit() or not 0 <= int(number) <= 119:
-            raise ValueError(f"--cc {item}: a controller number is 0-119 (120-127 are channel mode messages)")
+            raise ValueError(f"{item!r}: a controller number is 0-119 (120-127 are channel mode messages)")
         if int(number) in mapping:
-            raise ValueError(f"--cc: controller {number} is given to both {mapping[int(number)]} and {name}")
+            raise ValueError(f"controller {number} is given to both {mapping[int(number)]} and {name}")
         mapping[int(number)] = name
     if not mapping:
-        raise ValueError("--cc needs NAME=NUMBER pairs, e.g. temperature=21,tempo=22")
+        raise ValueError("give NAME=NUMBER pairs, e.g. temperature=21,tempo=22")
     return mapping
