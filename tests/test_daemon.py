@@ -186,7 +186,8 @@ def opening_s(received, after: float, tunes: list[list[PerformedNote]], spb: flo
     DAW's grid moves every note. The tune is the written one that opens with the pitches heard."""
     heard = [r for r in note_ons(received) if r.arrival > after and r.message.channel == MELODY][:OPENING_NOTES]
     pitches = [r.message.note for r in heard]
-    index = next(i for i, notes in enumerate(tunes) if [n.pitch for n in notes[:len(heard)]] == pitches)
+    index = next((i for i, notes in enumerate(tunes) if [n.pitch for n in notes[:len(heard)]] == pitches), None)
+    assert index is not None, f"no tune in session.abc opens with the melody heard after the start: {pitches}"
     first = float(tunes[index][0].start)
     return statistics.median(r.arrival - (float(n.start) - first) * spb for r, n in zip(heard, tunes[index])), index
 
