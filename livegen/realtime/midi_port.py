@@ -52,7 +52,7 @@ BACKEND_CHOICES = ("auto", *BACKEND_APIS)
 ALSA_SEQUENCER = Path("/dev/snd/seq")
 JACK_SOCKET_DIR = Path("/dev/shm")
 WATCH_INTERVAL_S = 0.5  # how often an input checks that its JACK server is still there (a lost one: within 1 s)
-DRAIN_S = 0.1  # an output's last messages reach JACK's next cycle within this: see OutputPort.close
+JACK_CYCLE_S = 0.1  # the longest JACK cycle allowed for (4,096 frames at 48 kHz): see open_output, OutputPort.close
 POLL_BUSY_S = 0.002  # how often an input reads rtmidi's queue while messages come ...
 POLL_IDLE_S = 0.02  # ... and once none came for QUIET_S: the most the first of a new burst waits
 QUIET_S = 1.0
@@ -111,7 +111,9 @@ def open_output(name: str, backend: str = "auto") -> OutputPort:
             raise
         except Exception as error:  # rtmidi raises several types, all meaning the same to the user
             raise LivegenError(_open_failure(f"MIDI port {name!r} on {backend}", backend, error)) from None
-        return OutputPort(port, backend, existing is not None)
+    if existing is not None and backend == "jack":
+        time.sleep(JACK_CYCLE_S)  # a new connection carries messages only from the server's next cycle on
+    return OutputPort(port, backend, existing is not None)
 
 
 def open_input(name: str, callback: MessageCallback, backend: str = "auto") -> MidiInput:
@@ -252,9 +254,9 @@ class OutputPort(_Port):
     def close(self) -> None:
         """Close once what was just sent is out: rtmidi's JACK output hands messages to JACK's next process
         cycle, and a port closed before it ran lost them (an exit's final note-offs: 1 close in 30 on a busy
-        machine). DRAIN_S covers a cycle of up to 4,096 frames at 48 kHz."""
+        machine)."""
         if self.alive():
-            time.sleep(DRAIN_S)
+            time.sleep(JACK_CYCLE_S)
         super().close()
 
     def _close_client(self) -> None:
